@@ -1,0 +1,101 @@
+# eventlet-lua -- build, test, bench, install.
+#
+#   make deps      install the Debian packages it needs (root or sudo)
+#   make           the eventlet-lua host and lua/eventlet/core.so
+#   make test      specs under eventlet-lua and under plain lua5.4
+#   make demo      the hello-world HTTP server demo
+#   make bench     benchmarks against peers, printed as ratios
+#   make lint      luacheck + cppcheck, no warnings
+#   make install   PREFIX=/usr/local DESTDIR=   (uninstall likewise)
+
+LUA_VERSION  ?= 5.4
+PREFIX       ?= /usr/local
+BINDIR       ?= $(PREFIX)/bin
+LUADIR       ?= $(PREFIX)/share/lua/$(LUA_VERSION)
+LIBDIR       ?= $(PREFIX)/lib/lua/$(LUA_VERSION)
+LUA_INCDIR   ?= /usr/include/lua$(LUA_VERSION)
+LLHTTP_DIR   ?= /usr/share/llhttp
+LLHTTP_INC   ?= /usr/share/include/llhttp
+LUA          ?= lua$(LUA_VERSION)
+
+CC           ?= cc
+OPTFLAGS     ?= -O2 -g
+WARNFLAGS    ?= -Wall -Wextra
+CFLAGS_EXTRA ?=
+CPPFLAGS     += -D_GNU_SOURCE -I$(LUA_INCDIR) -Isrc
+CFLAGS       += -std=gnu99 -fPIC $(OPTFLAGS) $(WARNFLAGS) $(CFLAGS_EXTRA)
+LDFLAGS_EXTRA ?=
+LIBS         = -lev -lm
+HOST_LIBS    = -llua$(LUA_VERSION) $(LIBS) -ldl
+
+BUILD        = build
+CORE_SRC     = src/hub.c src/thread.c src/timeout.c src/cowrap.c \
+               src/signal.c src/introspect.c src/io.c src/core.c
+CORE_OBJ     = $(CORE_SRC:src/%.c=$(BUILD)/%.o)
+HOST_OBJ     = $(BUILD)/main.o
+HEADERS      = $(wildcard src/*.h)
+
+CORE_SO      = lua/eventlet/core.so
+HOST         = eventlet-lua
+
+.PHONY: all deps bench-deps test test-host test-plain demo bench lint \
+        install uninstall clean rock-check
+
+all: $(HOST) $(CORE_SO)
+
+$(BUILD):
+	@mkdir -p $(BUILD)
+
+$(BUILD)/%.o: src/%.c $(HEADERS) | $(BUILD)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -c $< -o $@
+
+$(CORE_SO): $(CORE_OBJ)
+	$(CC) -shared -o $@ $(CORE_OBJ) $(LIBS) $(LDFLAGS_EXTRA)
+
+$(HOST): $(HOST_OBJ) $(CORE_OBJ)
+	$(CC) -o $@ $(HOST_OBJ) $(CORE_OBJ) -Wl,-E $(HOST_LIBS) $(LDFLAGS_EXTRA)
+
+deps:
+	@scripts/deps.sh
+
+bench-deps:
+	@scripts/deps.sh --bench
+
+# The README's test command: both runtimes, one summary line at the end.
+test: deps all
+	@scripts/test.sh
+
+test-host: all
+	@scripts/test.sh host
+
+test-plain: all
+	@scripts/test.sh plain
+
+demo: deps all
+	./$(HOST) examples/demo.lua
+
+bench: deps bench-deps all
+	@bench/run.sh
+
+lint: all
+	luacheck --quiet lua spec examples bench scripts
+	cppcheck --quiet --error-exitcode=1 --enable=warning,performance,portability \
+	  --std=c99 --suppress=missingIncludeSystem -I src src
+
+install: all
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LUADIR)/eventlet $(DESTDIR)$(LIBDIR)/eventlet
+	install -m 0755 $(HOST) $(DESTDIR)$(BINDIR)/$(HOST)
+	install -m 0644 lua/eventlet/*.lua $(DESTDIR)$(LUADIR)/eventlet/
+	install -m 0755 $(CORE_SO) $(DESTDIR)$(LIBDIR)/eventlet/core.so
+
+uninstall:
+	rm -f $(DESTDIR)$(BINDIR)/$(HOST) $(DESTDIR)$(LIBDIR)/eventlet/core.so
+	rm -rf $(DESTDIR)$(LUADIR)/eventlet
+	-rmdir $(DESTDIR)$(LIBDIR)/eventlet 2>/dev/null
+
+# Prove the rock: luarocks make into a throwaway tree, run a script with it.
+rock-check: deps
+	@scripts/rock-check.sh
+
+clean:
+	rm -rf $(BUILD) $(HOST) $(CORE_SO)

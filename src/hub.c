@@ -1,0 +1,461 @@
+/*
+ * hub.c -- the loop that runs green threads.
+ *
+ * One round of the loop resumes every thread that was ready when the round
+ * began (FIFO), then asks libev for events: without blocking while threads
+ * are still ready (at most once per EH_POLL_INTERVAL, so a busy sleep(0)
+ * ping-pong does not pay a syscall per switch), blocking otherwise.
+ *
+ * Blocking calls made where a yield is impossible (the main thread of a
+ * plain lua5.4, a C boundary) do not yield: they run this same loop nested
+ * until their own wait completes, and report a deadlock when nothing can
+ * ever wake them.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "hub.h"
+
+#define EH_POLL_INTERVAL 0.0005  /* seconds between I/O polls while busy */
+#define EH_DEADLOCK_LIST 8       /* parked threads named in a deadlock */
+
+static char sentinel_key;
+
+/* The value a park yields when it crosses a user coroutine. */
+void *eh_sentinel(void) { return &sentinel_key; }
+
+/* A monotonic clock in seconds, cheap enough to read every round. */
+static double monotonic(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+/* Fetch the hub of this Lua state, opened by luaopen_eventlet_core. */
+eh_hub *eh_gethub(lua_State *L) {
+  eh_hub *h;
+  lua_getfield(L, LUA_REGISTRYINDEX, EH_HUB_KEY);
+  h = (eh_hub *)lua_touserdata(L, -1);
+  lua_pop(L, 1);
+  if (h == NULL) luaL_error(L, "eventlet: the hub is not open");
+  return h;
+}
+
+/* The park timer ran out: wake its thread with a timeout, or start a
+ * thread spawned with spawn_after. */
+static void park_timer_cb(struct ev_loop *loop, ev_timer *w, int revents) {
+  eh_thread *t = (eh_thread *)w->data;
+  (void)loop; (void)revents;
+  if (t->state == EH_NEW) eh_enqueue(t->hub, t);
+  else eh_wake(t, EH_WAKE_TIMEOUT);
+}
+
+/* Pick libev's backend from EVENTLET_HUB; unknown names are an error. */
+static unsigned backend_flags(lua_State *L) {
+  static const struct { const char *name; unsigned flag; } names[] = {
+    {"epoll", EVBACKEND_EPOLL}, {"poll", EVBACKEND_POLL},
+    {"select", EVBACKEND_SELECT}, {"kqueue", EVBACKEND_KQUEUE},
+    {"linuxaio", EVBACKEND_LINUXAIO}, {"iouring", EVBACKEND_IOURING},
+    {NULL, 0}};
+  const char *want = getenv("EVENTLET_HUB");
+  int i;
+  if (want == NULL || *want == '\0' || strcmp(want, "default") == 0)
+    return EVFLAG_AUTO;
+  for (i = 0; names[i].name; i++)
+    if (strcmp(want, names[i].name) == 0) {
+      if (!(ev_supported_backends() & names[i].flag))
+        luaL_error(L, "EVENTLET_HUB=%s: backend not available here", want);
+      return names[i].flag;
+    }
+  return (unsigned)luaL_error(L, "EVENTLET_HUB=%s: unknown backend "
+                              "(epoll, poll, select, kqueue)", want);
+}
+
+/* Create the hub once per Lua state and keep it in the registry.
+ * [-0, +0, e] */
+eh_hub *eh_openhub(lua_State *L) {
+  eh_hub *h;
+  lua_getfield(L, LUA_REGISTRYINDEX, EH_HUB_KEY);
+  h = (eh_hub *)lua_touserdata(L, -1);
+  lua_pop(L, 1);
+  if (h != NULL) return h;
+  h = (eh_hub *)lua_newuserdatauv(L, sizeof *h, 0);
+  memset(h, 0, sizeof *h);
+  h->loop = ev_default_loop(backend_flags(L));
+  if (h->loop == NULL) luaL_error(L, "eventlet: cannot initialise libev");
+  lua_setfield(L, LUA_REGISTRYINDEX, EH_HUB_KEY);
+  lua_rawgeti(L, LUA_REGISTRYINDEX, LUA_RIDX_MAINTHREAD);
+  h->L = lua_tothread(L, -1);
+  lua_pop(L, 1);
+  h->loop_L = h->L;
+  h->print_errors = 1;
+  h->onerror_ref = LUA_NOREF;
+  h->next_id = 1;
+  lua_newtable(L);  /* live threads: light userdata -> GreenThread */
+  h->live_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+  h->main = eh_newthread(L, h, 1);
+  h->main->state = EH_RUNNING;
+  h->main->co = h->main->top = h->L;
+  lua_setfield(L, LUA_REGISTRYINDEX, "eventlet.main");
+  h->current = h->main;
+  h->last_poll = monotonic();
+  return h;
+}
+
+/* The green thread running now (main when none is). */
+eh_thread *eh_current(eh_hub *h) { return h->current; }
+
+/* Initialise the park timer of a new thread record. */
+void eh_inittimer(eh_thread *t) {
+  ev_init(&t->timer, park_timer_cb);
+  t->timer.data = t;
+}
+
+/* Append a thread to the run queue. */
+void eh_enqueue(eh_hub *h, eh_thread *t) {
+  t->next = NULL;
+  if (h->tail) h->tail->next = t; else h->head = t;
+  h->tail = t;
+  if (t->state != EH_NEW) t->state = EH_READY;
+}
+
+/* Take the first thread off the run queue. */
+static eh_thread *dequeue(eh_hub *h) {
+  eh_thread *t = h->head;
+  if (t) {
+    h->head = t->next;
+    if (h->head == NULL) h->tail = NULL;
+    t->next = NULL;
+  }
+  return t;
+}
+
+/* End a park: disarm its timer and make the thread runnable with a reason. */
+void eh_wake(eh_thread *t, int reason) {
+  eh_hub *h = t->hub;
+  if (t->state != EH_PARKED) return;
+  ev_timer_stop(h->loop, &t->timer);
+  t->wake = (unsigned char)reason;
+  h->parked--;
+  if (t->flags & EH_F_NESTED) t->state = EH_READY;  /* its loop sees it */
+  else eh_enqueue(h, t);
+}
+
+/* Hand the top nvalues of `from` to a parked thread and wake it.
+ * Returns 0 (and drops the values) when the thread is not parked. */
+int eh_unpark(lua_State *from, eh_thread *t, int nvalues) {
+  if (t->state != EH_PARKED) {
+    lua_pop(from, nvalues);
+    return 0;
+  }
+  if (nvalues > 0) {
+    if (!lua_checkstack(t->wake_L, nvalues + LUA_MINSTACK))
+      luaL_error(from, "eventlet: stack overflow waking a thread");
+    lua_xmove(from, t->wake_L, nvalues);
+  }
+  t->nwake = nvalues;
+  eh_wake(t, EH_WAKE_UNPARK);
+  return 1;
+}
+
+/* Record a cancellation for t: the value at idx, raised at its current or
+ * next park.  owner is the Timeout that fired, or NULL for a kill. */
+void eh_set_cancel(lua_State *L, eh_thread *t, int idx, const void *owner) {
+  idx = lua_absindex(L, idx);
+  eh_pushthread(L, t);
+  lua_pushvalue(L, idx);
+  lua_setiuservalue(L, -2, EH_UV_CANCEL);
+  lua_pop(L, 1);
+  t->cancelled = 1;
+  t->cancel_once = owner == NULL;
+  t->cancel_owner = owner;
+}
+
+/* Withdraw the cancellation of t if owner (a Timeout, or NULL) set it. */
+void eh_clear_cancel(lua_State *L, eh_thread *t, const void *owner) {
+  if (!t->cancelled || t->cancel_owner != owner) return;
+  t->cancelled = 0;
+  t->cancel_once = 0;
+  t->cancel_owner = NULL;
+  if (t->state == EH_DEAD) return;
+  eh_pushthread(L, t);
+  lua_pushnil(L);
+  lua_setiuservalue(L, -2, EH_UV_CANCEL);
+  lua_pop(L, 1);
+}
+
+/* Push the cancellation waiting for t (kill or fired Timeout), if any.
+ * Returns 1 with the value pushed, or 0 with nothing pushed. */
+int eh_pending_cancel(lua_State *L, eh_thread *t) {
+  if (!t->cancelled) return 0;
+  eh_pushthread(L, t);
+  lua_getiuservalue(L, -1, EH_UV_CANCEL);
+  lua_remove(L, -2);
+  if (lua_isnil(L, -1)) { lua_pop(L, 1); return 0; }
+  return 1;
+}
+
+/* Raise the cancellation pending for t; a kill is delivered only once,
+ * a fired Timeout stays until its owner cancels it.  [-0, +0, v] */
+int eh_raise_cancel(lua_State *L, eh_thread *t) {
+  if (!eh_pending_cancel(L, t)) return luaL_error(L, "eventlet: no cancel");
+  if (t->cancel_once) eh_clear_cancel(L, t, NULL);
+  return lua_error(L);
+}
+
+/* Resume one thread and account for how it came back. */
+static void resume(lua_State *L, eh_hub *h, eh_thread *t) {
+  eh_thread *owner = h->current;
+  int nargs = t->nwake, nres = 0, status;
+  t->nwake = 0;
+  t->state = EH_RUNNING;
+  t->switches++;
+  h->switches++;
+  h->current = t;
+  status = lua_resume(t->co, L, nargs, &nres);
+  h->current = owner;
+  if (status == LUA_YIELD) {
+    lua_pop(t->co, nres);
+    /* A bare coroutine.yield() at the top of a green thread: sleep(0). */
+    if (t->state == EH_RUNNING) eh_enqueue(h, t);
+    return;
+  }
+  if (status != LUA_OK) {  /* the entry function failed itself (memory) */
+    const char *msg = lua_tostring(t->co, -1);
+    lua_writestringerror("eventlet: green thread failed: %s\n",
+                         msg ? msg : "(error object)");
+    t->flags |= EH_F_ERROR;
+    nres = 1;
+  }
+  t->nwake = nres;  /* a dead thread keeps its results on its stack */
+  t->state = EH_DEAD;
+  h->live--;
+  lua_rawgeti(L, LUA_REGISTRYINDEX, h->live_ref);
+  lua_pushnil(L);
+  lua_rawsetp(L, -2, t);
+  lua_pop(L, 1);
+}
+
+/* Resume the threads that were ready when the round began.  Stops early
+ * when `until` has been woken.  Returns how many were resumed. */
+static int run_round(lua_State *L, eh_hub *h, eh_thread *until) {
+  eh_thread *last = h->tail, *t;
+  int n = 0;
+  while (last != NULL && (t = dequeue(h)) != NULL) {
+    resume(L, h, t);
+    n++;
+    if (t == last) break;
+    if (until && until->state != EH_PARKED) break;
+  }
+  return n;
+}
+
+/* Let libev run what is due without blocking. */
+static void poll_nowait(lua_State *L, eh_hub *h) {
+  lua_State *saved = h->loop_L;
+  h->loop_L = L;
+  h->active = ev_run(h->loop, EVRUN_NOWAIT);
+  h->loop_L = saved;
+  h->last_poll = monotonic();
+}
+
+/* Block in libev until something happens (returns at once when nothing
+ * is armed); records whether any watcher is still active. */
+static void poll_block(lua_State *L, eh_hub *h) {
+  lua_State *saved = h->loop_L;
+  h->loop_L = L;
+  h->active = ev_run(h->loop, EVRUN_ONCE);
+  h->loop_L = saved;
+  h->last_poll = monotonic();
+}
+
+/* Run the loop until `until` is woken, or (until == NULL) until nothing
+ * is runnable or armed.  Returns 0, or -1 on deadlock. */
+static int run_loop(lua_State *L, eh_hub *h, eh_thread *until) {
+  int rc = 0;
+  h->depth++;
+  for (;;) {
+    if (until && until->state != EH_PARKED) break;
+    if (h->head) {
+      run_round(L, h, until);
+      if (until && until->state != EH_PARKED) break;
+      if (h->head && monotonic() - h->last_poll >= EH_POLL_INTERVAL)
+        poll_nowait(L, h);
+      continue;
+    }
+    poll_block(L, h);
+    if (h->head == NULL && !h->active) {
+      if (until && until->state == EH_PARKED) rc = -1;
+      break;
+    }
+  }
+  h->depth--;
+  return rc;
+}
+
+/* Run the hub from a non-thread caller until everything is done. */
+void eh_run(lua_State *L, eh_hub *h, eh_thread *until) {
+  (void)run_loop(L, h, until);
+}
+
+/* Describe what a parked thread waits on (pushes a string). */
+static void push_waiting(lua_State *L, eh_thread *t) {
+  eh_pushthread(L, t);
+  lua_getiuservalue(L, -1, EH_UV_WHAT);
+  lua_remove(L, -2);
+  if (lua_isstring(L, -1)) return;
+  lua_pop(L, 1);
+  if (t->what_fd >= 0)
+    lua_pushfstring(L, "%s (fd %d)", t->what ? t->what : "io", t->what_fd);
+  else
+    lua_pushstring(L, t->what ? t->what : "park");
+}
+
+/* Push the name of a thread ("main" or "#id name"). */
+static void push_label(lua_State *L, eh_thread *t) {
+  int top = lua_gettop(L);
+  if (t->flags & EH_F_MAIN) { lua_pushliteral(L, "main"); return; }
+  eh_pushthread(L, t);
+  lua_getiuservalue(L, -1, EH_UV_EXTRA);
+  if (lua_istable(L, -1) && lua_getfield(L, -1, "name") == LUA_TSTRING)
+    lua_pushfstring(L, "#%d %s", (int)t->id, lua_tostring(L, -1));
+  else
+    lua_pushfstring(L, "#%d", (int)t->id);
+  lua_replace(L, top + 1);
+  lua_settop(L, top + 1);
+}
+
+/* Raise "deadlock: ..." naming the waiter and other parked threads. */
+static int raise_deadlock(lua_State *L, eh_hub *h, eh_thread *t) {
+  int base = lua_gettop(L), listed = 0;
+  lua_rawgeti(L, LUA_REGISTRYINDEX, h->live_ref);         /* base+1 */
+  push_label(L, t);
+  push_waiting(L, t);
+  lua_pushfstring(L, "deadlock: %s waits on %s and nothing can wake it",
+                  lua_tostring(L, -2), lua_tostring(L, -1));
+  lua_replace(L, base + 2);                               /* message */
+  lua_settop(L, base + 2);
+  lua_pushnil(L);
+  while (lua_next(L, base + 1)) {
+    eh_thread *o = eh_tothread(L, -1);
+    lua_pop(L, 1);
+    if (o == NULL || o == t || o->state != EH_PARKED) continue;
+    if (listed++ == EH_DEADLOCK_LIST) {
+      lua_pushfstring(L, "%s; ...", lua_tostring(L, base + 2));
+      lua_replace(L, base + 2);
+      lua_pop(L, 1);
+      break;
+    }
+    push_label(L, o);
+    push_waiting(L, o);
+    lua_pushfstring(L, "%s%s%s on %s", lua_tostring(L, base + 2),
+                    listed == 1 ? " (parked: " : "; ",
+                    lua_tostring(L, -2), lua_tostring(L, -1));
+    lua_replace(L, base + 2);
+    lua_pop(L, 2);
+  }
+  if (listed) {
+    lua_pushfstring(L, "%s)", lua_tostring(L, base + 2));
+    lua_replace(L, base + 2);
+  }
+  lua_settop(L, base + 2);
+  return lua_error(L);
+}
+
+/* Undo a park that never happened (deadlock) or is being abandoned. */
+static void unpark_self(eh_hub *h, eh_thread *t) {
+  if (t->state == EH_PARKED) h->parked--;
+  ev_timer_stop(h->loop, &t->timer);
+  t->state = EH_RUNNING;
+}
+
+/* Park the running thread: yield to the hub when possible, otherwise run
+ * the loop nested until this thread is woken.  Resumes in k with the wake
+ * reason in t->wake and t->nwake values on top of the stack. */
+int eh_park(lua_State *L, double timeout, const char *what, int fd,
+            lua_KContext ctx, lua_KFunction k) {
+  eh_hub *h = eh_gethub(L);
+  eh_thread *t = h->current;
+  if (eh_pending_cancel(L, t)) { lua_pop(L, 1); return eh_raise_cancel(L, t); }
+  t->state = EH_PARKED;
+  t->seq++;
+  t->wake = EH_WAKE_NONE;
+  t->nwake = 0;
+  t->what = what;
+  t->what_fd = fd;
+  h->parked++;
+  if (timeout >= 0) {
+    ev_timer_set(&t->timer, timeout, 0.);
+    ev_timer_start(h->loop, &t->timer);
+  }
+  if (!(t->flags & EH_F_MAIN) && (L == t->co || L == t->top) &&
+      lua_isyieldable(L)) {
+    t->flags &= (unsigned char)~EH_F_NESTED;
+    t->wake_L = t->co;
+    if (L == t->co) return lua_yieldk(L, 0, ctx, k);
+    lua_pushlightuserdata(L, eh_sentinel());
+    return lua_yieldk(L, 1, ctx, k);
+  }
+  eh_wait_nested(L, t);
+  return k(L, LUA_YIELD, ctx);
+}
+
+/* Remove t from the run queue (rare: a sleep(0) that cannot yield). */
+static void unqueue(eh_hub *h, eh_thread *t) {
+  eh_thread **p = &h->head, *prev = NULL;
+  while (*p && *p != t) { prev = *p; p = &(*p)->next; }
+  if (*p == NULL) return;
+  *p = t->next;
+  if (h->tail == t) h->tail = prev;
+  t->next = NULL;
+}
+
+/* Wait for t's current park (or sleep(0)) without yielding, by running
+ * the loop on L's stack; wake values land on L.  Raises on deadlock. */
+void eh_wait_nested(lua_State *L, eh_thread *t) {
+  eh_hub *h = t->hub;
+  if (t->state == EH_READY) {  /* sleep(0): one round for the others */
+    unqueue(h, t);
+    t->state = EH_RUNNING;
+    if (h->head) run_round(L, h, NULL);
+    poll_nowait(L, h);
+    return;
+  }
+  t->flags |= EH_F_NESTED;
+  t->wake_L = L;
+  if (run_loop(L, h, t) < 0) {
+    t->flags &= (unsigned char)~EH_F_NESTED;
+    unpark_self(h, t);
+    raise_deadlock(L, h, t);
+  }
+  t->flags &= (unsigned char)~EH_F_NESTED;
+  t->state = EH_RUNNING;
+}
+
+/* In a park continuation: raise a kill or fired Timeout if that is why
+ * the thread woke.  Call it after disarming the caller's own watchers. */
+int eh_park_check(lua_State *L) {
+  eh_thread *t = eh_gethub(L)->current;
+  if (t->wake == EH_WAKE_CANCEL) return eh_raise_cancel(L, t);
+  return t->wake;
+}
+
+/* Give every other ready thread a turn, then continue in k. */
+int eh_sleep0(lua_State *L, lua_KContext ctx, lua_KFunction k) {
+  eh_hub *h = eh_gethub(L);
+  eh_thread *t = h->current;
+  if (eh_pending_cancel(L, t)) { lua_pop(L, 1); return eh_raise_cancel(L, t); }
+  t->wake = EH_WAKE_NONE;
+  if (!(t->flags & EH_F_MAIN) && (L == t->co || L == t->top) &&
+      lua_isyieldable(L)) {
+    eh_enqueue(h, t);
+    t->nwake = 0;
+    if (L == t->co) return lua_yieldk(L, 0, ctx, k);
+    lua_pushlightuserdata(L, eh_sentinel());
+    return lua_yieldk(L, 1, ctx, k);
+  }
+  eh_enqueue(h, t);
+  eh_wait_nested(L, t);
+  return k(L, LUA_YIELD, ctx);
+}

@@ -1,0 +1,164 @@
+/*
+ * hub.h -- the hub: one libev loop, a FIFO run queue and green threads.
+ *
+ * A green thread is a Lua coroutine owned by the hub plus the C record
+ * below, which lives inside the GreenThread userdata.  The coroutine is the
+ * userdata's first user value, so the lua_State pointer kept here can never
+ * dangle: it lives exactly as long as the record that holds it.  Every
+ * green thread that has not finished is anchored in the registry, so a
+ * parked thread is never collected.
+ *
+ * Every blocking operation ends in eh_park(): arm what can wake the thread
+ * (a watcher of the caller's, the park timer, an explicit unpark), then
+ * yield with a continuation.  The hub resumes the thread with the wake
+ * reason in t->wake and any values handed over by eh_unpark() on top of
+ * the stack.
+ */
+#ifndef EVENTLET_HUB_H
+#define EVENTLET_HUB_H
+
+#include <ev.h>
+#include <lua.h>
+#include <lauxlib.h>
+
+#define EH_THREAD_MT "eventlet.GreenThread"
+#define EH_HUB_KEY "eventlet.hub"
+
+/* Lifecycle of a green thread. */
+enum eh_state {
+  EH_NEW,      /* spawned, never resumed; sits in the run queue */
+  EH_READY,    /* in the run queue (woken, or yielded with sleep(0)) */
+  EH_RUNNING,  /* executing now (or driving a nested loop) */
+  EH_PARKED,   /* waiting in eh_park() */
+  EH_DEAD      /* finished: results or error kept for :wait() */
+};
+
+/* Why a parked thread was woken. */
+enum eh_wake {
+  EH_WAKE_NONE,
+  EH_WAKE_UNPARK,   /* eh_unpark(): values on the stack */
+  EH_WAKE_TIMEOUT,  /* the park's own timeout ran out */
+  EH_WAKE_IO,       /* the caller's watcher fired */
+  EH_WAKE_CANCEL    /* kill or Timeout: the error is raised by the park */
+};
+
+/* Flags of a green thread. */
+#define EH_F_NESTED   0x01  /* parked in a nested loop, not by a yield */
+#define EH_F_ERROR    0x02  /* died with an error */
+#define EH_F_MAIN     0x04  /* the pseudo-thread of non-hub callers */
+#define EH_F_KILLED   0x08  /* killed before it started: never runs */
+#define EH_F_FINISHED 0x10  /* its function returned: results kept */
+
+/* User values of a GreenThread userdata. */
+enum {
+  EH_UV_CO = 1,     /* the coroutine */
+  EH_UV_WHAT,       /* what it waits on (string), for introspection */
+  EH_UV_CANCEL,     /* a fired Timeout (sticky) or a kill error (once) */
+  EH_UV_EXTRA,      /* lazily created table: name, links, waiters, locals */
+  EH_UV_COUNT = EH_UV_EXTRA
+};
+
+typedef struct eh_hub eh_hub;
+typedef struct eh_thread eh_thread;
+
+struct eh_thread {
+  eh_thread *next;        /* run queue link */
+  eh_hub *hub;
+  lua_State *co;          /* the coroutine (user value EH_UV_CO) */
+  lua_State *top;         /* innermost coroutine resumed by our wrappers */
+  lua_State *wake_L;      /* the stack eh_unpark() pushes values onto */
+  ev_timer timer;         /* the park timeout */
+  const char *what;       /* static description of a C-level wait */
+  double born;            /* ev_now() at spawn */
+  unsigned long switches; /* times resumed */
+  unsigned id;
+  unsigned seq;           /* wait generation: bumped by every park */
+  int nwake;              /* values waiting to be delivered on resume */
+  int nres;               /* results kept on a finished thread's stack */
+  int what_fd;            /* fd of a C-level wait, or -1 */
+  const void *cancel_owner; /* the Timeout whose firing is pending */
+  unsigned char state, wake, flags;
+  unsigned char cancelled;   /* EH_UV_CANCEL holds a value */
+  unsigned char cancel_once; /* ...which is a kill: delivered once */
+};
+
+struct eh_hub {
+  struct ev_loop *loop;
+  lua_State *L;            /* the main state */
+  lua_State *loop_L;       /* state driving the loop now (for callbacks) */
+  eh_thread *head, *tail;  /* run queue */
+  eh_thread *current;      /* running green thread, or main */
+  eh_thread *main;         /* pseudo-thread for non-hub callers */
+  ev_tstamp last_poll;     /* when the loop last polled for I/O */
+  unsigned long switches;
+  unsigned long spawned;
+  unsigned next_id;
+  int live;                /* green threads not yet dead */
+  int parked;              /* of which parked */
+  int depth;               /* nesting depth of hub loops */
+  int active;              /* active libev watchers at the last poll */
+  int print_errors;        /* print errors that end a green thread */
+  int live_ref;            /* registry table anchoring live threads */
+  int onerror_ref;         /* Lua function reporting thread errors */
+};
+
+/* hub.c */
+eh_hub *eh_gethub(lua_State *L);
+eh_hub *eh_openhub(lua_State *L);
+eh_thread *eh_current(eh_hub *h);
+void eh_enqueue(eh_hub *h, eh_thread *t);
+void eh_inittimer(eh_thread *t);
+void eh_set_cancel(lua_State *L, eh_thread *t, int idx, const void *owner);
+void eh_clear_cancel(lua_State *L, eh_thread *t, const void *owner);
+void eh_wake(eh_thread *t, int reason);
+int eh_unpark(lua_State *from, eh_thread *t, int nvalues);
+int eh_park(lua_State *L, double timeout, const char *what, int fd,
+            lua_KContext ctx, lua_KFunction k);
+int eh_park_check(lua_State *L);
+int eh_sleep0(lua_State *L, lua_KContext ctx, lua_KFunction k);
+void eh_run(lua_State *L, eh_hub *h, eh_thread *until);
+void eh_wait_nested(lua_State *L, eh_thread *t);
+int eh_raise_cancel(lua_State *L, eh_thread *t);
+int eh_pending_cancel(lua_State *L, eh_thread *t);
+void *eh_sentinel(void);
+
+/* thread.c */
+eh_thread *eh_tothread(lua_State *L, int idx);
+eh_thread *eh_checkthread(lua_State *L, int idx);
+eh_thread *eh_newthread(lua_State *L, eh_hub *h, int main);
+int eh_pushthread(lua_State *L, eh_thread *t);
+int eh_spawn(lua_State *L, eh_hub *h, int nargs);
+int eh_kill(lua_State *L, eh_thread *t, int erridx);
+void eh_extra(lua_State *L, eh_thread *t);
+void eh_open_thread(lua_State *L);
+extern const luaL_Reg eh_thread_funcs[];
+
+/* timeout.c */
+void eh_open_timeout(lua_State *L);
+extern const luaL_Reg eh_timeout_funcs[];
+
+/* cowrap.c */
+extern const luaL_Reg eh_coroutine_funcs[];
+
+/* signal.c */
+void eh_open_signal(lua_State *L, eh_hub *h);
+extern const luaL_Reg eh_signal_funcs[];
+
+/* introspect.c */
+extern const luaL_Reg eh_introspect_funcs[];
+const char *eh_statename(int state);
+
+/* io.c: waiting on raw fds (trampoline) */
+extern const luaL_Reg eh_io_funcs[];
+
+/* core.c */
+int luaopen_eventlet_core(lua_State *L);
+
+#if LUA_VERSION_NUM >= 504 && defined(LUA_VERSION_RELEASE_NUM) && \
+    LUA_VERSION_RELEASE_NUM >= 50406
+#define eh_closethread(co, from) lua_closethread((co), (from))
+#else
+#define eh_closethread(co, from) ((void)(from), lua_resetthread(co))
+#endif
+
+#endif
