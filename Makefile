@@ -22,16 +22,17 @@ CC           ?= cc
 OPTFLAGS     ?= -O2 -g
 WARNFLAGS    ?= -Wall -Wextra
 CFLAGS_EXTRA ?=
-CPPFLAGS     += -D_GNU_SOURCE -I$(LUA_INCDIR) -Isrc
+CPPFLAGS     += -D_GNU_SOURCE -I$(LUA_INCDIR) -I$(LLHTTP_INC) -Isrc
 CFLAGS       += -std=gnu99 -fPIC $(OPTFLAGS) $(WARNFLAGS) $(CFLAGS_EXTRA)
 LDFLAGS_EXTRA ?=
-LIBS         = -lev -lm
+LIBS         = -lev -lssl -lcrypto -lz -lpthread -lm
 HOST_LIBS    = -llua$(LUA_VERSION) $(LIBS) -ldl
 
 BUILD        = build
-CORE_SRC     = src/hub.c src/thread.c src/timeout.c src/cowrap.c \
-               src/signal.c src/introspect.c src/io.c src/core.c
-CORE_OBJ     = $(CORE_SRC:src/%.c=$(BUILD)/%.o)
+CORE_SRC     = $(filter-out src/main.c src/fuzz_%.c,$(wildcard src/*.c))
+LLHTTP_SRC   = $(LLHTTP_DIR)/llhttp.c $(LLHTTP_DIR)/api.c $(LLHTTP_DIR)/http.c
+LLHTTP_OBJ   = $(LLHTTP_SRC:$(LLHTTP_DIR)/%.c=$(BUILD)/llhttp_%.o)
+CORE_OBJ     = $(CORE_SRC:src/%.c=$(BUILD)/%.o) $(LLHTTP_OBJ)
 HOST_OBJ     = $(BUILD)/main.o
 HEADERS      = $(wildcard src/*.h)
 
@@ -48,6 +49,10 @@ $(BUILD):
 
 $(BUILD)/%.o: src/%.c $(HEADERS) | $(BUILD)
 	$(CC) $(CPPFLAGS) $(CFLAGS) -c $< -o $@
+
+# llhttp is compiled from Debian's node-llhttp sources, never copied here.
+$(BUILD)/llhttp_%.o: $(LLHTTP_DIR)/%.c | $(BUILD)
+	$(CC) -I$(LLHTTP_INC) -std=gnu99 -fPIC $(OPTFLAGS) -w -c $< -o $@
 
 $(CORE_SO): $(CORE_OBJ)
 	$(CC) -shared -o $@ $(CORE_OBJ) $(LIBS) $(LDFLAGS_EXTRA)

@@ -72,20 +72,34 @@ static void wrap_coroutines(lua_State *L) {
   lua_pop(L, 1);
 }
 
+/* The parts of the core: an opener for metatables (may be NULL) and the
+ * functions each adds to the module.  New C files add one line here. */
+static const struct {
+  void (*open)(lua_State *L);
+  const luaL_Reg *funcs;
+} core_parts[] = {
+  {NULL, core_funcs},
+  {NULL, eh_thread_funcs},
+  {NULL, eh_timeout_funcs},
+  {NULL, eh_introspect_funcs},
+  {NULL, eh_signal_funcs},
+  {NULL, eh_io_funcs},
+  /* more parts */
+  {NULL, NULL}};
+
 /* luaopen_eventlet_core -> the core module table.  [-0, +1, e] */
 int luaopen_eventlet_core(lua_State *L) {
   eh_hub *h;
+  int i;
   eh_open_thread(L);
   eh_open_timeout(L);
   h = eh_openhub(L);
   eh_open_signal(L, h);
+  for (i = 0; core_parts[i].funcs; i++)
+    if (core_parts[i].open) core_parts[i].open(L);
   lua_newtable(L);
-  luaL_setfuncs(L, core_funcs, 0);
-  luaL_setfuncs(L, eh_thread_funcs, 0);
-  luaL_setfuncs(L, eh_timeout_funcs, 0);
-  luaL_setfuncs(L, eh_introspect_funcs, 0);
-  luaL_setfuncs(L, eh_signal_funcs, 0);
-  luaL_setfuncs(L, eh_io_funcs, 0);
+  for (i = 0; core_parts[i].funcs; i++)
+    luaL_setfuncs(L, core_parts[i].funcs, 0);
   lua_newtable(L);
   luaL_setfuncs(L, eh_coroutine_funcs, 0);
   lua_setfield(L, -2, "coroutine");
