@@ -166,7 +166,7 @@ describe("green threads", function()
   it("kill the thread at scope end when closed", function()
     local cleaned = false
     do
-      local gt <close> = eventlet.spawn(function()
+      local _gt <close> = eventlet.spawn(function()
         local ok = pcall(eventlet.sleep, 10)
         cleaned = not ok
       end)
@@ -189,7 +189,7 @@ describe("Timeout", function()
   end)
 
   it("raises the given error instead", function()
-    local t <close> = eventlet.Timeout(0.01, "too slow")
+    local _t <close> = eventlet.Timeout(0.01, "too slow")
     local ok, e = pcall(eventlet.sleep, 1)
     assert.same({false, "too slow"}, {ok, e})
   end)
@@ -203,7 +203,7 @@ describe("Timeout", function()
   end)
 
   it("cancels when closed", function()
-    do local t <close> = eventlet.Timeout(0.01) end
+    do local _t <close> = eventlet.Timeout(0.01) end
     eventlet.sleep(0.02)
   end)
 
@@ -274,7 +274,9 @@ describe("blocking where yielding is impossible", function()
       print(ok, err)
       eventlet.kill(gt)
     ]]
-    for _, runtime in ipairs({"./eventlet-lua", "lua5.4 -e 'package.path=\"lua/?.lua;lua/?/init.lua;\"..package.path package.cpath=\"lua/?.so;\"..package.cpath'"}) do
+    local plain = "lua5.4 -e 'package.path=\"lua/?.lua;lua/?/init.lua;\"..package.path "
+      .. "package.cpath=\"lua/?.so;\"..package.cpath'"
+    for _, runtime in ipairs({"./eventlet-lua", plain}) do
       local p = io.popen(runtime .. " - 2>&1 <<'EOF'\n" .. script .. "\nEOF\n")
       local out = p:read("a")
       p:close()

@@ -9,7 +9,6 @@ local error = error
 local select = select
 local setmetatable = setmetatable
 local require = require
-local rawget = rawget
 local table_pack = table.pack
 local table_unpack = table.unpack
 local os_exit = os.exit
@@ -68,7 +67,7 @@ setmetatable(_M, {
 --- Run fn(...) with a deadline; the Timeout is raised past it.
 -- @return fn's results
 function _M.with_timeout(seconds, fn, ...)
-  local t <close> = core.Timeout(seconds)
+  local _timeout <close> = core.Timeout(seconds)
   return fn(...)
 end
 
