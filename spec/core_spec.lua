@@ -320,3 +320,21 @@ describe("user coroutines", function()
     ticker:wait()
   end)
 end)
+
+describe("the hub and the rest of the process", function()
+  it("never reaps children it did not spawn (io.popen keeps its status)", function()
+    local p = io.popen("sleep 0.05; exit 3")
+    eventlet.sleep(0.3)  -- the child exits while the loop runs
+    local ok, how, code = p:close()
+    assert.same({nil, "exit", 3}, {ok, how, code})
+  end)
+
+  it("times sleeps from now even after the process blocked", function()
+    local p = io.popen("sleep 0.1")
+    p:read("a")          -- blocks the whole process for 0.1 s
+    p:close()
+    local t0 = core.time()
+    eventlet.sleep(0.05)
+    assert.is_true(core.time() - t0 >= 0.045)
+  end)
+end)

@@ -82,7 +82,11 @@ eh_hub *eh_openhub(lua_State *L) {
   if (h != NULL) return h;
   h = (eh_hub *)lua_newuserdatauv(L, sizeof *h, 0);
   memset(h, 0, sizeof *h);
-  h->loop = ev_default_loop(backend_flags(L));
+  /* Not libev's default loop: that one reaps every child of the process
+   * (waitpid(-1) on SIGCHLD), which would steal the exit status from
+   * io.popen, os.execute and any C library.  Child processes are watched
+   * per pid instead (see process.c). */
+  h->loop = ev_loop_new(backend_flags(L));
   if (h->loop == NULL) luaL_error(L, "eventlet: cannot initialise libev");
   lua_setfield(L, LUA_REGISTRYINDEX, EH_HUB_KEY);
   lua_rawgeti(L, LUA_REGISTRYINDEX, LUA_RIDX_MAINTHREAD);
@@ -386,6 +390,7 @@ int eh_park(lua_State *L, double timeout, const char *what, int fd,
   t->what_fd = fd;
   h->parked++;
   if (timeout >= 0) {
+    ev_now_update(h->loop);  /* the thread may have run (or blocked) long */
     ev_timer_set(&t->timer, timeout, 0.);
     ev_timer_start(h->loop, &t->timer);
   }

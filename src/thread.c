@@ -268,6 +268,7 @@ static int l_spawn_after(lua_State *L) {
   lua_remove(L, 1);
   eh_spawn(L, h, lua_gettop(L) - 1);
   t = eh_tothread(L, -1);
+  ev_now_update(h->loop);
   ev_timer_set(&t->timer, delay > 0 ? delay : 0., 0.);
   ev_timer_start(h->loop, &t->timer);
   return 1;

@@ -61,6 +61,7 @@ static void timeout_cb(struct ev_loop *loop, ev_timer *w, int revents) {
 /* Arm the Timeout at idx for its thread.  */
 static void arm(lua_State *L, int idx, eh_timeout *to) {
   if (to->seconds < 0) return;
+  ev_now_update(to->hub->loop);
   ev_timer_set(&to->timer, to->seconds, 0.);
   ev_timer_start(to->hub->loop, &to->timer);
   lua_pushvalue(L, idx);

@@ -1,0 +1,172 @@
+-- The eventlet-lua host behaves like lua(1): flags, arg, exit status.
+-- Each case runs the real binary in a child process.
+
+local HOST = "./eventlet-lua"
+
+-- Run a shell command; return its combined output and exit status.
+local function sh(cmd)
+  local p = io.popen(cmd .. " 2>&1; echo \"exit=$?\"")
+  local out = p:read("a")
+  p:close()
+  local body, status = out:match("^(.-)exit=(%d+)\n$")
+  return body, tonumber(status)
+end
+
+-- Write a temporary script and return its path.
+local function script(src)
+  local path = os.tmpname()
+  local f = assert(io.open(path, "w"))
+  f:write(src)
+  f:close()
+  return path
+end
+
+describe("the eventlet-lua host", function()
+  it("runs a script with arguments in the arg table", function()
+    local path = script("print(arg[0] == ..., #arg, arg[1], arg[2], arg[-1])")
+    local out, status = sh(HOST .. " " .. path .. " a b")
+    os.remove(path)
+    assert.equal(0, status)
+    assert.equal("false\t2\ta\tb\t" .. HOST .. "\n", out)
+  end)
+
+  it("passes the script its arguments as ...", function()
+    local path = script("print(...)")
+    local out = sh(HOST .. " " .. path .. " x y")
+    os.remove(path)
+    assert.equal("x\ty\n", out)
+  end)
+
+  it("runs the script as a green thread: it may block at top level", function()
+    local out, status = sh(HOST .. " -e 'local e = require \"eventlet\"; " ..
+      "e.spawn(function() print(\"child\") end); e.sleep(0.01); print(\"main\")'")
+    assert.equal(0, status)
+    assert.equal("child\nmain\n", out)
+  end)
+
+  it("waits for spawned threads before exiting", function()
+    local out, status = sh(HOST .. " -e 'local e = require \"eventlet\"; " ..
+      "e.spawn(function() e.sleep(0.05); print(\"late\") end); print(\"main done\")'")
+    assert.equal(0, status)
+    assert.equal("main done\nlate\n", out)
+  end)
+
+  it("runs -e and -l in order before the script", function()
+    local out = sh(HOST .. " -e 'x = 1' -l string -e 'print(x, string == require \"string\")'")
+    assert.equal("1\ttrue\n", out)
+  end)
+
+  it("supports -l g=mod", function()
+    local out = sh(HOST .. " -l s=string -e 'print(s.rep(\"a\", 3))'")
+    assert.equal("aaa\n", out)
+  end)
+
+  it("prints its version with -v", function()
+    local out, status = sh(HOST .. " -v")
+    assert.equal(0, status)
+    assert.matches("^eventlet%-lua [%d.]+ %(Lua 5%.4%.%d+, libev %d+%.%d+%)\n$", out)
+  end)
+
+  it("reads the script from stdin with -", function()
+    local out = sh("echo 'print(\"from stdin\", ...)' | " .. HOST .. " - q")
+    assert.equal("from stdin\tq\n", out)
+  end)
+
+  it("treats what follows -- as the script", function()
+    local path = script("print('dashdash', ...)")
+    local out = sh(HOST .. " -- " .. path .. " -v")
+    os.remove(path)
+    assert.equal("dashdash\t-v\n", out)
+  end)
+
+  it("exits 1 with message and traceback on an uncaught error", function()
+    local out, status = sh(HOST .. " -e 'local function f() error(\"kaboom\") end f()'")
+    assert.equal(1, status)
+    assert.matches("kaboom", out)
+    assert.matches("stack traceback:", out)
+  end)
+
+  it("honours os.exit", function()
+    local _, status = sh(HOST .. " -e 'os.exit(7)'")
+    assert.equal(7, status)
+    _, status = sh(HOST .. " -e 'os.exit(false)'")
+    assert.equal(1, status)
+  end)
+
+  it("says so and exits 1 for a missing script, like lua", function()
+    local out, status = sh(HOST .. " /nonexistent/script.lua")
+    assert.equal(1, status)
+    assert.matches("cannot open /nonexistent/script.lua", out)
+  end)
+
+  it("rejects unknown options with usage", function()
+    local out, status = sh(HOST .. " -z")
+    assert.equal(1, status)
+    assert.matches("unrecognized option '%-z'", out)
+    assert.matches("usage:", out)
+  end)
+
+  it("runs LUA_INIT unless -E", function()
+    local out = sh("LUA_INIT='print(\"init\")' " .. HOST .. " -e 'print(1)'")
+    assert.equal("init\n1\n", out)
+    out = sh("LUA_INIT='print(\"init\")' " .. HOST .. " -E -e 'print(1)'")
+    assert.equal("1\n", out)
+  end)
+
+  it("finds its modules from any working directory", function()
+    local out, status = sh("cd / && " .. os.getenv("PWD") .. "/eventlet-lua -e 'print(require(\"eventlet\").version)'")
+    assert.equal(0, status)
+    assert.matches("^%d+%.%d+%.%d+\n$", out)
+  end)
+
+  it("prints an error that ends a green thread, with name and traceback", function()
+    local out, status = sh(HOST .. " -e 'local e = require \"eventlet\"; " ..
+      "local gt = e.spawn(function() error(\"worker broke\") end); gt:name(\"w1\"); e.sleep(0.01); print(\"alive\")'")
+    assert.equal(0, status)
+    assert.matches("green thread w1 #%d+ died: .*worker broke", out)
+    assert.matches("stack traceback:", out)
+    assert.matches("alive\n", out)
+  end)
+
+  it("can switch error printing off", function()
+    local out = sh(HOST .. " -e 'local e = require \"eventlet\"; e.core.print_errors(false); " ..
+      "e.spawn(error, \"quiet\"); e.sleep(0.01); print(\"ok\")'")
+    assert.equal("ok\n", out)
+  end)
+end)
+
+describe("signals", function()
+  it("run exit hooks on SIGTERM, then die by the signal", function()
+    local path = script([[
+      local e = require "eventlet"
+      e.on_exit(function(sig) print("hook", sig); io.stdout:flush() end)
+      print("ready"); io.stdout:flush()
+      e.sleep(30)
+    ]])
+    for _, runtime in ipairs({HOST, "lua5.4"}) do
+      local cmd = ("cd %s && LUA_PATH='lua/?.lua;lua/?/init.lua;;' LUA_CPATH='lua/?.so;;' %s %s & pid=$!; "
+        .. "sleep 0.3; kill -TERM $pid; wait $pid"):format(os.getenv("PWD"), runtime, path)
+      local out, status = sh(cmd)
+      assert.equal(143, status)
+      assert.matches("^ready\nhook\t15\n", out)
+    end
+    os.remove(path)
+  end)
+
+  it("run user handlers in green threads", function()
+    local e = require "eventlet"
+    local hits = {}
+    local h = e.signal("SIGUSR1", function(sig) hits[#hits + 1] = sig end)
+    os.execute("kill -USR1 " .. io.open("/proc/self/stat"):read("n"))
+    e.sleep(0.05)
+    h:cancel()
+    assert.same({10}, hits)
+  end)
+
+  it("ignore SIGPIPE", function()
+    local out, status = sh(HOST .. " -e 'require \"eventlet\"; os.execute(\"kill -PIPE \" .. " ..
+      "io.open(\"/proc/self/stat\"):read(\"n\")); print(\"survived\")'")
+    assert.equal(0, status)
+    assert.equal("survived\n", out)
+  end)
+end)
