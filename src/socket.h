@@ -1,0 +1,138 @@
+/*
+ * socket.h -- wrapped descriptors: the C API other core files use.
+ *
+ * An eh_sock is the record inside an "eventlet.socket" userdata: a
+ * non-blocking fd (TCP, UDP, Unix, or any fd such as a pipe), a read
+ * buffer, a per-operation timeout, and one slot for a parked reader and
+ * one for a parked writer (full duplex; two readers at once is an error).
+ *
+ * The two primitives below are how C code does I/O on a socket without
+ * ever blocking the hub.  Both try the operation at once; only when the fd
+ * would block do they park the calling green thread (with the socket's
+ * timeout), and they always end by calling the caller's continuation k --
+ * directly when no wait was needed, after the wake otherwise.  In k the
+ * outcome is in s->rstatus / s->wstatus (enum eh_io); kills and Timeouts
+ * have already been raised by the primitive (it disarms first), so k never
+ * sees a cancelled wait.  Keep the socket userdata at a fixed stack index:
+ * the stack survives the park.
+ *
+ *   eh_sock *s = eh_checksocket(L, 1);
+ *   size_t n; const char *p = eh_sock_data(s, &n);
+ *   if (no complete head in p[0..n)) return eh_sock_fill(L, s, ctx, again_k);
+ *   ... parse ...; eh_sock_consume(s, used);
+ *   return eh_sock_writev(L, s, iov, 3, ctx, sent_k);   // iov bases must
+ *                               // stay valid until sent_k (keep the Lua
+ *                               // strings on the stack)
+ *
+ * TLS plugs in underneath: a socket wrapped by tls.c swaps s->ops for
+ * OpenSSL's read/writev (handshake included, wants-read/wants-write
+ * handled by the primitives), so the same calls serve HTTP over TLS.
+ */
+#ifndef EVENTLET_SOCKET_H
+#define EVENTLET_SOCKET_H
+
+#include <stddef.h>
+#include <sys/types.h>
+#include <sys/uio.h>
+
+#include "hub.h"
+
+#define EH_SOCKET_MT "eventlet.socket"
+#define EH_SOCK_IOV_MAX 64      /* iovecs one eh_sock_writev may take */
+#define EH_SOCK_BUFSIZE 16384   /* initial read buffer */
+
+/* What kind of descriptor a socket wraps. */
+enum eh_sock_kind { EH_SOCK_STREAM, EH_SOCK_DGRAM, EH_SOCK_FD };
+
+/* Outcome of a primitive, read in its continuation. */
+enum eh_io {
+  EH_IO_OK = 0,   /* progress: bytes appended to the buffer / all sent */
+  EH_IO_EOF,      /* the peer closed its side (reads only) */
+  EH_IO_TIMEOUT,  /* the socket's timeout ran out (or is 0) */
+  EH_IO_CLOSED,   /* closed locally, possibly while we were parked */
+  EH_IO_ERROR     /* s->err holds errno, or s->errmsg a TLS reason */
+};
+
+/* Socket flags. */
+#define EH_SOCK_LISTENING 0x01
+#define EH_SOCK_CONNECTED 0x02
+#define EH_SOCK_SHUT_RD   0x04
+#define EH_SOCK_SHUT_WR   0x08
+
+typedef struct eh_sock eh_sock;
+
+/* The transport under a socket: plain fd or TLS.  Each returns bytes
+ * (>0), 0 for end of stream (read), or -1 with *wait set to EV_READ or
+ * EV_WRITE when the fd would block, or to 0 on error (s->err / s->errmsg
+ * set). */
+typedef struct eh_sock_ops {
+  ssize_t (*read)(eh_sock *s, char *buf, size_t n, int *wait);
+  ssize_t (*writev)(eh_sock *s, const struct iovec *iov, int iovcnt, int *wait);
+  void (*close)(eh_sock *s);    /* before the fd closes: close_notify, free */
+} eh_sock_ops;
+
+struct eh_sock {
+  int fd;                      /* -1 once closed */
+  unsigned char kind;          /* enum eh_sock_kind */
+  unsigned char flags;
+  short family;                /* AF_INET, AF_INET6, AF_UNIX, AF_UNSPEC */
+  double timeout;              /* seconds per wait; < 0 forever, 0 never wait */
+  eh_hub *hub;
+  const eh_sock_ops *ops;
+  void *tls;                   /* SSL * when wrapped by tls.c */
+  /* read side */
+  char *buf;                   /* data is buf[off .. off+len) */
+  size_t cap, off, len;
+  ev_io rio;                   /* the reader's watcher */
+  eh_thread *reader;           /* parked reader, or NULL */
+  lua_KFunction rk;            /* its continuation */
+  lua_KContext rctx;
+  int rstatus;                 /* enum eh_io of the last fill */
+  /* write side */
+  struct iovec wiov[EH_SOCK_IOV_MAX];
+  int wiovcnt;
+  size_t wsent;                /* bytes the current writev has sent */
+  ev_io wio;                   /* the writer's watcher */
+  eh_thread *writer;
+  lua_KFunction wk;
+  lua_KContext wctx;
+  int wstatus;
+  /* errors */
+  int err;                     /* errno of the last EH_IO_ERROR */
+  char errmsg[160];            /* or a TLS reason, when non-empty */
+};
+
+/* The socket at idx (raises if it is not one). */
+eh_sock *eh_checksocket(lua_State *L, int idx);
+/* The socket at idx, or NULL. */
+eh_sock *eh_tosocket(lua_State *L, int idx);
+/* Push a new socket wrapping fd (made non-blocking, close-on-exec). */
+eh_sock *eh_pushsocket(lua_State *L, int fd, int kind, int family);
+
+/* The buffered, unread bytes (pointer valid until the next fill). */
+const char *eh_sock_data(eh_sock *s, size_t *len);
+/* Mark n buffered bytes as read. */
+void eh_sock_consume(eh_sock *s, size_t n);
+/* Read once more into the buffer (growing it when full), parking with
+ * the socket's timeout when nothing is available; then k.  Outcome in
+ * s->rstatus.  Raises if another thread is already reading. */
+int eh_sock_fill(lua_State *L, eh_sock *s, lua_KContext ctx, lua_KFunction k);
+/* Write every byte of iov[0..iovcnt), parking as needed; then k.  Outcome
+ * in s->wstatus, bytes written in s->wsent.  Raises if another thread is
+ * already writing. */
+int eh_sock_writev(lua_State *L, eh_sock *s, const struct iovec *iov,
+                   int iovcnt, lua_KContext ctx, lua_KFunction k);
+/* A stable message for an eh_io outcome ("timeout", "closed", ...). */
+const char *eh_sock_strerror(eh_sock *s, int status);
+/* Push nil, message for an eh_io outcome; returns 2. */
+int eh_sock_pusherror(lua_State *L, eh_sock *s, int status);
+/* Close the fd (idempotent), waking parked threads with EH_IO_CLOSED. */
+void eh_sock_close(eh_sock *s);
+
+/* socket.c: the Lua side */
+void eh_open_socket(lua_State *L);
+extern const luaL_Reg eh_socket_funcs[];
+
+/* workers.h has the thread pool; tls.h the TLS layer. */
+
+#endif
