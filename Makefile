@@ -90,7 +90,7 @@ lint: all
 install: all
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LUADIR)/eventlet $(DESTDIR)$(LIBDIR)/eventlet
 	install -m 0755 $(HOST) $(DESTDIR)$(BINDIR)/$(HOST)
-	install -m 0644 lua/eventlet/*.lua $(DESTDIR)$(LUADIR)/eventlet/
+	cd lua && find eventlet -name '*.lua' -exec install -D -m 0644 {} $(DESTDIR)$(LUADIR)/{} \;
 	install -m 0755 $(CORE_SO) $(DESTDIR)$(LIBDIR)/eventlet/core.so
 
 uninstall:
