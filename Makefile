@@ -40,7 +40,7 @@ CORE_SO      = lua/eventlet/core.so
 HOST         = eventlet-lua
 
 .PHONY: all deps bench-deps test test-host test-plain demo bench lint \
-        install uninstall clean rock-check
+        install uninstall clean rock-check check-asan check-valgrind
 
 all: $(HOST) $(CORE_SO)
 
@@ -103,4 +103,28 @@ rock-check: deps
 	@scripts/rock-check.sh
 
 clean:
-	rm -rf $(BUILD) $(HOST) $(CORE_SO)
+	rm -rf $(BUILD) $(HOST) $(CORE_SO) $(ASAN_HOST)
+
+# Sanitizers: the host built with AddressSanitizer + UBSan runs the specs;
+# valgrind memcheck runs them under the normal host.
+ASAN_HOST = eventlet-lua-asan
+ASAN_FLAGS = -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined
+
+ASAN_OBJ = $(patsubst $(BUILD)/%.o,$(BUILD)/asan/%.o,$(CORE_OBJ) $(HOST_OBJ))
+
+$(BUILD)/asan/%.o: src/%.c $(HEADERS)
+	@mkdir -p $(BUILD)/asan
+	$(CC) $(CPPFLAGS) -std=gnu99 $(WARNFLAGS) $(ASAN_FLAGS) -c $< -o $@
+
+$(BUILD)/asan/llhttp_%.o: $(LLHTTP_DIR)/%.c
+	@mkdir -p $(BUILD)/asan
+	$(CC) -I$(LLHTTP_INC) -std=gnu99 $(ASAN_FLAGS) -w -c $< -o $@
+
+$(ASAN_HOST): $(ASAN_OBJ)
+	$(CC) $(ASAN_FLAGS) -o $@ $(ASAN_OBJ) -Wl,-E $(HOST_LIBS)
+
+check-asan: all $(ASAN_HOST)
+	@scripts/check.sh asan
+
+check-valgrind: all
+	@scripts/check.sh valgrind
