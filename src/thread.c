@@ -571,7 +571,8 @@ static int gt_close(lua_State *L) {
  * every Lua-level primitive.  [-0, +(1|2|n), e] */
 static int park_k(lua_State *L, int status, lua_KContext ctx) {
   eh_thread *t = eh_gethub(L)->current;
-  int n = t->nwake;
+  int n = lua_gettop(L);  /* the stack was emptied: only wake values remain
+                           * (t->nwake is already reset by the hub's resume) */
   (void)status; (void)ctx;
   if (t->wake == EH_WAKE_CANCEL) { lua_pop(L, n); return eh_park_check(L); }
   if (t->wake == EH_WAKE_TIMEOUT) {
