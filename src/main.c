@@ -189,7 +189,7 @@ failed:
 /* Run the -e and -l options in order, before the script. */
 static int run_options(lua_State *L, char **argv, int script) {
   int i, last = script ? script : INT_MAX;
-  for (i = 1; argv[i] != NULL && i < last; i++) {
+  for (i = 1; i < last && argv[i] != NULL; i++) {
     const char *a = argv[i], *extra;
     if (a[0] != '-' || (a[1] != 'e' && a[1] != 'l')) continue;
     extra = a[2] ? a + 2 : argv[++i];
