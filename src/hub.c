@@ -16,6 +16,7 @@
 #include <time.h>
 
 #include "hub.h"
+#include "backend.h"
 
 #define EH_POLL_INTERVAL 0.0005  /* seconds between I/O polls while busy */
 #define EH_DEADLOCK_LIST 8       /* parked threads named in a deadlock */
@@ -53,23 +54,7 @@ static void park_timer_cb(struct ev_loop *loop, ev_timer *w, int revents) {
 
 /* Pick libev's backend from EVENTLET_HUB; unknown names are an error. */
 static unsigned backend_flags(lua_State *L) {
-  static const struct { const char *name; unsigned flag; } names[] = {
-    {"epoll", EVBACKEND_EPOLL}, {"poll", EVBACKEND_POLL},
-    {"select", EVBACKEND_SELECT}, {"kqueue", EVBACKEND_KQUEUE},
-    {"linuxaio", EVBACKEND_LINUXAIO}, {"iouring", EVBACKEND_IOURING},
-    {NULL, 0}};
-  const char *want = getenv("EVENTLET_HUB");
-  int i;
-  if (want == NULL || *want == '\0' || strcmp(want, "default") == 0)
-    return EVFLAG_AUTO;
-  for (i = 0; names[i].name; i++)
-    if (strcmp(want, names[i].name) == 0) {
-      if (!(ev_supported_backends() & names[i].flag))
-        luaL_error(L, "EVENTLET_HUB=%s: backend not available here", want);
-      return names[i].flag;
-    }
-  return (unsigned)luaL_error(L, "EVENTLET_HUB=%s: unknown backend "
-                              "(epoll, poll, select, kqueue)", want);
+  return eh_backend_flag(L, getenv("EVENTLET_HUB"), "EVENTLET_HUB");
 }
 
 /* Create the hub once per Lua state and keep it in the registry.
@@ -105,6 +90,47 @@ eh_hub *eh_openhub(lua_State *L) {
   h->current = h->main;
   h->last_poll = monotonic();
   return h;
+}
+
+/* use_hub() support (owned by issue #10, backend.c): the parts whose
+ * watchers stay armed for the hub's whole life register a hook that moves
+ * them when the loop is replaced.  See eh_loop_hook in hub.h. */
+#define EH_LOOP_HOOKS 8
+static eh_loop_hook loop_hooks[EH_LOOP_HOOKS];
+static int nloop_hooks;
+
+/* Register a part's loop hook (once; later calls with it are no-ops). */
+void eh_add_loop_hook(eh_loop_hook hook) {
+  int i;
+  for (i = 0; i < nloop_hooks; i++)
+    if (loop_hooks[i] == hook) return;
+  if (nloop_hooks < EH_LOOP_HOOKS) loop_hooks[nloop_hooks++] = hook;
+}
+
+static void poll_nowait(lua_State *L, eh_hub *h);
+
+/* Replace the hub's loop by a new one on another backend.  Only while
+ * nothing waits on the old one: no thread parked, ready or scheduled, no
+ * referenced watcher armed (one non-blocking poll tells), and every loop
+ * hook agrees; the hooks then move their watchers across.  [-0, +0, e] */
+void eh_switch_backend(lua_State *L, eh_hub *h, unsigned flags) {
+  struct ev_loop *loop;
+  int i, running = h->current != h->main;
+  poll_nowait(L, h);
+  if (h->parked || h->head || h->live > running || h->active)
+    luaL_error(L, "use_hub: the hub is already in use (call it before the "
+               "first blocking call)");
+  for (i = 0; i < nloop_hooks; i++)
+    if (loop_hooks[i](h, EH_LOOP_CHECK))
+      luaL_error(L, "use_hub: the hub is already in use (signal handlers "
+                 "or other watchers are armed)");
+  loop = ev_loop_new(flags);
+  if (loop == NULL) luaL_error(L, "use_hub: libev cannot create that loop");
+  for (i = 0; i < nloop_hooks; i++) loop_hooks[i](h, EH_LOOP_STOP);
+  ev_loop_destroy(h->loop);
+  h->loop = loop;
+  for (i = 0; i < nloop_hooks; i++) loop_hooks[i](h, EH_LOOP_START);
+  h->last_poll = monotonic();
 }
 
 /* The green thread running now (main when none is). */
@@ -211,8 +237,7 @@ int eh_raise_cancel(lua_State *L, eh_thread *t) {
 /* Resume one thread and account for how it came back. */
 static void resume(lua_State *L, eh_hub *h, eh_thread *t) {
   eh_thread *owner = h->current;
-  int nargs = t->nwake, nres = 0, status;
-  t->nwake = 0;
+  int nargs = t->nwake, nres = 0, status;  /* nwake stays readable by k */
   t->state = EH_RUNNING;
   t->switches++;
   h->switches++;
