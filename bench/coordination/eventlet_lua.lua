@@ -1,0 +1,67 @@
+--- bench/coordination/eventlet_lua.lua: the coordination primitives'
+-- costs under the eventlet-lua host.
+--   eventlet-lua bench/coordination/eventlet_lua.lua pingpong|event|semaphore|pool [n]
+package.path = arg[0]:gsub("[^/]+/[^/]+$", "?.lua;") .. package.path
+local lib = require "lib"
+local eventlet = require "eventlet"
+
+local spawn = eventlet.spawn
+
+-- n messages between two green threads through two queues: each message
+-- is one put and one get, one hand-off to the other thread.
+local function pingpong(n)
+  local there, back = eventlet.Queue(), eventlet.Queue()
+  local rounds = n // 2
+  local pong = spawn(function()
+    for _ = 1, rounds do back:put(there:get()) end
+  end)
+  for i = 1, rounds do
+    there:put(i)
+    back:get()
+  end
+  pong:wait()
+end
+
+-- n hand-offs between two green threads through two Events (send, wait,
+-- reset), one per direction.
+local function handoff(n)
+  local there, back = eventlet.Event(), eventlet.Event()
+  local rounds = n // 2
+  local pong = spawn(function()
+    for _ = 1, rounds do
+      there:wait()
+      there:reset()
+      back:send(true)
+    end
+  end)
+  for _ = 1, rounds do
+    there:send(true)
+    back:wait()
+    back:reset()
+  end
+  pong:wait()
+end
+
+-- n acquire/release pairs on a Semaphore nobody else wants.
+local function semaphore(n)
+  local sem = eventlet.Semaphore(1)
+  for _ = 1, n do
+    sem:acquire()
+    sem:release()
+  end
+end
+
+local function nothing() end
+
+-- n jobs through a GreenPool of 1000 (eventlet's default size), then waitall.
+local function pool(n)
+  local p = eventlet.GreenPool(1000)
+  for _ = 1, n do p:spawn(nothing) end
+  p:waitall()
+end
+
+local runs = {pingpong = pingpong, event = handoff, semaphore = semaphore, pool = pool}
+
+local mode, n = lib.args(100000)
+local run = assert(runs[mode], "unknown mode " .. tostring(mode))
+lib.report{ns = lib.ns_per_op(run, n), bytes = lib.bytes_per_op(run, math.max(n // 10, 1000))}

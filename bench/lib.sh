@@ -1,0 +1,114 @@
+# bench/lib.sh -- shared helpers of the bench/<area>.sh scripts (sourced).
+#
+# An area script measures with bench_measure and prints result rows with
+# bench_row / bench_limit / bench_info.  A row is one line of 7 fields
+# separated by tabs:
+#
+#   benchmark  eventlet-lua  peer  peer-result  ratio  target  met?
+#
+# bench/run.sh runs every bench/<area>.sh and prints all rows as one table;
+# anything else an area script prints goes to stderr as progress.
+#
+# A program measured here prints one line of key=value pairs (bench/lib.lua,
+# bench/lib.py); bench_measure runs it BENCH_RUNS times and bench_get takes
+# the median of one key over those runs.
+
+BENCH_ROOT=${BENCH_ROOT:-$(cd "$(dirname "$0")/.." && pwd)}
+BENCH_RUNS=${BENCH_RUNS:-5}          # runs of eventlet-lua programs
+BENCH_PEER_RUNS=${BENCH_PEER_RUNS:-3} # runs of (slower) peer programs
+BENCH_SCALE=${BENCH_SCALE:-1}         # divide iteration counts (quick looks)
+BENCH_HOST=${BENCH_HOST:-"$BENCH_ROOT/eventlet-lua"}
+BENCH_LUA=${BENCH_LUA:-lua5.4}
+BENCH_PY=${BENCH_PY:-/usr/bin/python3}  # Debian's, which has the peers
+BENCH_TMP=${BENCH_TMP:-$(mktemp -d "${TMPDIR:-/tmp}/bench.XXXXXX")}
+cd "$BENCH_ROOT" || exit 1
+
+# bench_n N: an iteration count divided by BENCH_SCALE.
+bench_n() {
+  echo $(( $1 / BENCH_SCALE ))
+}
+
+# bench_have_py MODULE: true when Debian's python3 can import MODULE.
+bench_have_py() {
+  "$BENCH_PY" -c "import $1" >/dev/null 2>&1
+}
+
+# bench_measure ID RUNS CMD...: run CMD RUNS times, keep its result lines
+# under ID.  A failing run is reported on stderr and leaves ID empty.
+bench_measure() {
+  id=$1; runs=$2; shift 2
+  : >"$BENCH_TMP/$id"
+  i=0
+  while [ "$i" -lt "$runs" ]; do
+    if ! "$@" >>"$BENCH_TMP/$id" 2>"$BENCH_TMP/$id.err"; then
+      echo "bench: $id failed: $*" >&2
+      sed 's/^/  /' "$BENCH_TMP/$id.err" | tail -5 >&2
+      : >"$BENCH_TMP/$id"
+      return 1
+    fi
+    i=$((i + 1))
+  done
+  echo "  $id: $(tail -1 "$BENCH_TMP/$id")" >&2
+}
+
+# bench_get ID KEY: the median of KEY over ID's runs (empty when missing).
+bench_get() {
+  [ -s "$BENCH_TMP/$1" ] || return 0
+  tr ' ' '\n' <"$BENCH_TMP/$1" | sed -n "s/^$2=//p" | sort -g |
+    awk '{ v[NR] = $1 } END { if (NR) print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
+}
+
+# bench_fmt VALUE UNIT: a value for the table ("123 ns", "1.2 KB", ...).
+bench_fmt() {
+  [ -n "$1" ] || { echo "n/a"; return; }
+  awk -v v="$1" -v u="$2" 'BEGIN {
+    if (u == "ns" && v >= 1e6) printf "%.2f ms\n", v / 1e6
+    else if (u == "ns" && v >= 1e4) printf "%.1f us\n", v / 1e3
+    else if (u == "B" && v >= 10240) printf "%.1f KB\n", v / 1024
+    else if (u == "B") printf "%.0f B\n", v
+    else if (u == "s") printf "%.3f s\n", v
+    else if (v >= 100) printf "%.0f %s\n", v, u
+    else printf "%.3g %s\n", v, u }'
+}
+
+# bench_row NAME OURS PEER PEERVAL UNIT KIND [TARGET]: one comparison row.
+# Lower values are better.  KIND says how the ratio reads and is judged:
+#   faster   PEERVAL/OURS, "12.3x faster"; met when >= TARGET
+#   smaller  PEERVAL/OURS, "5.1x smaller"; met when >= TARGET
+#   within   OURS/PEERVAL, "1.6x slower" (or "larger" for bytes); met when <= TARGET
+# Without TARGET the row is for information ("-").
+bench_row() {
+  name=$1; ours=$2; peer=$3; peerval=$4; unit=$5; kind=$6; target=${7:-}
+  if [ -z "$ours" ] || [ -z "$peerval" ]; then
+    printf '%s\t%s\t%s\t%s\tn/a\t%s\t%s\n' "$name" "$(bench_fmt "$ours" "$unit")" \
+      "$peer" "$(bench_fmt "$peerval" "$unit")" "${target:--}" "${target:+NO (not measured)}"
+    [ -n "$target" ] && echo "$name" >>"$BENCH_TMP/missed"
+    return 0
+  fi
+  awk -v n="$name" -v o="$ours" -v p="$peer" -v pv="$peerval" -v k="$kind" -v t="$target" -v u="$unit" \
+      -v fo="$(bench_fmt "$ours" "$unit")" -v fp="$(bench_fmt "$peerval" "$unit")" 'BEGIN {
+    if (k == "within") { w = (u == "B") ? "larger" : "slower"
+                         r = (pv > 0) ? o / pv : 0; rt = sprintf("%.2fx %s", r, w)
+                         tt = "<= " t "x " w; met = (r <= t) }
+    else { r = (o > 0) ? pv / o : 0; rt = sprintf("%.1fx %s", r, k)
+           tt = ">= " t "x " k; met = (r >= t) }
+    if (t == "") { tt = "-"; m = "-" } else m = met ? "yes" : "NO"
+    printf "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", n, fo, p, fp, rt, tt, m
+    exit (t != "" && !met) }' || echo "$name" >>"$BENCH_TMP/missed"
+}
+
+# bench_limit NAME OURS UNIT LIMIT [NOTE]: a row judged against an absolute
+# limit (lower is better); NOTE fills the peer column.
+bench_limit() {
+  name=$1; ours=$2; unit=$3; limit=$4; note=${5:--}
+  met=NO
+  [ -n "$ours" ] && awk -v o="$ours" -v l="$limit" 'BEGIN { exit !(o < l) }' && met=yes
+  [ "$met" = yes ] || echo "$name" >>"$BENCH_TMP/missed"
+  printf '%s\t%s\t%s\t-\t-\t< %s\t%s\n' "$name" "$(bench_fmt "$ours" "$unit")" "$note" \
+    "$(bench_fmt "$limit" "$unit")" "$met"
+}
+
+# bench_info NAME OURS UNIT [NOTE]: a measured value without a peer.
+bench_info() {
+  printf '%s\t%s\t%s\t-\t-\t-\t-\n' "$1" "$(bench_fmt "$2" "$3")" "${4:--}"
+}

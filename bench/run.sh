@@ -1,0 +1,62 @@
+#!/bin/sh
+# bench/run.sh -- the driver of `make bench`: runs every bench/<area>.sh
+# (or the areas named: bench/run.sh core coordination), collects their
+# rows and prints one table of eventlet-lua against its peers, measured
+# side by side in this run.  The table is also written as Markdown to
+# build/bench.md (docs/performance.md quotes it).
+#
+#   BENCH_RUNS=5 BENCH_PEER_RUNS=3   runs per program (median is kept)
+#   BENCH_SCALE=10                   divide iteration counts (a quick look)
+set -u
+cd "$(dirname "$0")/.." || exit 1
+BENCH_TMP=$(mktemp -d "${TMPDIR:-/tmp}/bench.XXXXXX")
+export BENCH_TMP
+trap 'rm -rf "$BENCH_TMP"' EXIT INT TERM
+
+areas=""
+if [ $# -gt 0 ]; then
+  for a in "$@"; do areas="$areas bench/$a.sh"; done
+else
+  for f in bench/*.sh; do
+    case $f in bench/lib.sh|bench/run.sh) ;; *) areas="$areas $f" ;; esac
+  done
+fi
+
+rows="$BENCH_TMP/rows"
+: >"$rows"
+start=$(date +%s)
+for f in $areas; do
+  [ -f "$f" ] || { echo "bench: no such area: $f" >&2; exit 2; }
+  sh "$f" >>"$rows" || echo "bench: $f exited with $?" >&2
+done
+
+# Print the rows as an aligned table; as Markdown when $1 = md.
+table() {
+  awk -F '\t' -v md="${1:-}" '
+    BEGIN { split("benchmark|eventlet-lua|peer|peer result|ratio|target|met?", h, "|") }
+    NF == 7 { n++; for (i = 1; i <= 7; i++) { c[n, i] = $i; if (length($i) > w[i]) w[i] = length($i) } }
+    END {
+      for (i = 1; i <= 7; i++) if (length(h[i]) > w[i]) w[i] = length(h[i])
+      line(h, 0)
+      if (md) { s = "|"; for (i = 1; i <= 7; i++) s = s " " dash(w[i]) " |"; print s }
+      else { s = ""; for (i = 1; i <= 7; i++) s = s (i > 1 ? "-+-" : "") dash(w[i]); print s }
+      for (r = 1; r <= n; r++) { for (i = 1; i <= 7; i++) row[i] = c[r, i]; line(row, 1) }
+    }
+    function dash(k,   s) { s = ""; while (k-- > 0) s = s "-"; return s }
+    function line(a, x,   i, s) {
+      s = md ? "| " : ""
+      for (i = 1; i <= 7; i++) s = s sprintf("%-" w[i] "s", a[i]) (i < 7 ? " | " : (md ? " |" : ""))
+      print s
+    }' "$rows"
+}
+
+mkdir -p build
+echo
+table
+table md >build/bench.md
+met=$(awk -F '\t' 'NF == 7 && $7 == "yes"' "$rows" | wc -l)
+missed=$(awk -F '\t' 'NF == 7 && $7 ~ /^NO/' "$rows" | wc -l)
+echo
+echo "$met targets met, $missed missed ($(( $(date +%s) - start )) s; $(nproc) CPUs;" \
+  "$(uname -m); $(date -u +%Y-%m-%dT%H:%MZ))"
+{ echo; echo "$met targets met, $missed missed."; } >>build/bench.md
