@@ -5,6 +5,7 @@
  * spec files) returns the same hub.
  */
 #include "hub.h"
+#include "gzip.h"
 
 #define EVENTLET_VERSION "0.1.0"
 
@@ -84,6 +85,7 @@ static const struct {
   {NULL, eh_introspect_funcs},
   {NULL, eh_signal_funcs},
   {NULL, eh_io_funcs},
+  {eh_open_gzip, eh_gzip_funcs},
   /* more parts */
   {NULL, NULL}};
 

@@ -1,0 +1,99 @@
+--- eventlet.httpc.transport: open a connection to an origin — directly,
+-- through a plain HTTP proxy, or through a CONNECT tunnel — with TLS
+-- (verified by default) for https.
+local eventlet = require "eventlet"
+local url = require "eventlet.httpc.url"
+local headers = require "eventlet.httpc.headers"
+local wire = require "eventlet.httpc.wire"
+
+local setmetatable = setmetatable
+local tostring = tostring
+local concat = table.concat
+
+local _M = {}
+
+--- The pool key of a request: the origin, the proxy it goes through and
+-- the TLS settings (a connection verified against one CA must not serve
+-- a request that asked for another).
+function _M.key(u, proxy, tls)
+  local parts = {url.origin(u)}
+  if proxy then parts[#parts + 1] = "via " .. url.origin(proxy) end
+  if u.scheme == "https" and tls then
+    parts[#parts + 1] = concat({tostring(tls.verify ~= false), tls.cafile or "", tls.capath or "",
+                                tls.certfile or "", tls.keyfile or "", tls.server_name or ""}, "|")
+  end
+  return concat(parts, " ")
+end
+
+-- A connection: the socket plus what requests on it need to know.
+local Conn = {}
+Conn.__index = Conn
+
+--- Close the socket.
+function Conn:close()
+  self.sock:close()
+end
+
+-- The Proxy-Authorization value for a proxy URL with credentials.
+local function proxy_auth(proxy)
+  if proxy.user then return headers.basic(proxy.user, proxy.password) end
+  return nil
+end
+
+-- Ask the proxy for a tunnel to u's host:port; nil, err unless it says 2xx.
+local function tunnel(sock, u, proxy, timeouts)
+  local authority = url.host_header({scheme = "", host = u.host, port = u.port})
+  local h = headers.new({Host = authority})
+  h["Proxy-Authorization"] = proxy_auth(proxy)
+  sock:settimeout(timeouts.send)
+  local ok, err = wire.send(sock, "CONNECT", authority, h, nil)
+  if not ok then return nil, "proxy: " .. tostring(err) end
+  sock:settimeout(timeouts.read)
+  local resp, rerr = wire.read_head(sock)
+  if not resp then return nil, "proxy: " .. tostring(rerr) end
+  if resp.status < 200 or resp.status > 299 then
+    return nil, "proxy refused CONNECT: " .. resp.status .. " " .. (resp.reason or "")
+  end
+  return true
+end
+
+-- Wrap sock in TLS for host u.host, verified unless tls.verify == false.
+local function start_tls(sock, u, tls)
+  tls = tls or {}
+  local opts = {server_hostname = tls.server_name or u.host, verify = tls.verify ~= false,
+                cafile = tls.cafile, capath = tls.capath, certfile = tls.certfile,
+                keyfile = tls.keyfile}
+  local wrapped, err = eventlet.wrap_ssl(sock, opts)
+  if not wrapped then return nil, err end
+  return wrapped
+end
+
+--- Open a connection for URL table u.  `proxy` is a parsed proxy URL or
+-- nil; `timeouts` = {connect, send, read}; `tls` the TLS options.
+-- @return a connection {sock, absolute (send absolute-URI targets),
+--   proxy_auth}, or nil, err
+function _M.open(u, proxy, timeouts, tls)
+  local host = proxy or u
+  local sock, err = eventlet.connect({host = host.host, port = host.port},
+                                     {timeout = timeouts.connect})
+  if not sock then return nil, err end
+  local conn = setmetatable({sock = sock, reused = false}, Conn)
+  if proxy and u.scheme == "http" then
+    conn.absolute = true
+    conn.proxy_auth = proxy_auth(proxy)
+    return conn
+  end
+  if proxy then
+    local ok, terr = tunnel(sock, u, proxy, timeouts)
+    if not ok then sock:close(); return nil, terr end
+  end
+  if u.scheme == "https" then
+    sock:settimeout(timeouts.connect)
+    local wrapped, terr = start_tls(sock, u, tls)
+    if not wrapped then sock:close(); return nil, terr end
+    conn.sock = wrapped
+  end
+  return conn
+end
+
+return _M
