@@ -5,6 +5,8 @@
  * spec files) returns the same hub.
  */
 #include "hub.h"
+#include "socket.h"
+#include "tls.h"
 #include "gzip.h"
 
 #define EVENTLET_VERSION "0.1.0"
@@ -86,6 +88,11 @@ static const struct {
   {NULL, eh_signal_funcs},
   {NULL, eh_io_funcs},
   {eh_open_gzip, eh_gzip_funcs},
+  {eh_open_socket, eh_socket_funcs},
+  {NULL, eh_sockaddr_funcs},
+  {eh_open_tls, eh_tls_funcs},
+  {NULL, eh_tlsctx_funcs},
+  {NULL, eh_resolve_funcs},
   /* more parts */
   {NULL, NULL}};
 

@@ -50,7 +50,8 @@ enum eh_io {
   EH_IO_EOF,      /* the peer closed its side (reads only) */
   EH_IO_TIMEOUT,  /* the socket's timeout ran out (or is 0) */
   EH_IO_CLOSED,   /* closed locally, possibly while we were parked */
-  EH_IO_ERROR     /* s->err holds errno, or s->errmsg a TLS reason */
+  EH_IO_ERROR,    /* s->err holds errno, or s->errmsg a TLS reason */
+  EH_IO_AGAIN     /* eh_sock_read_some only: nothing available now */
 };
 
 /* Socket flags. */
@@ -58,6 +59,7 @@ enum eh_io {
 #define EH_SOCK_CONNECTED 0x02
 #define EH_SOCK_SHUT_RD   0x04
 #define EH_SOCK_SHUT_WR   0x08
+#define EH_SOCK_TLS_LISTENER 0x10  /* tls is the SSL_CTX of accepted conns */
 
 typedef struct eh_sock eh_sock;
 
@@ -88,6 +90,7 @@ struct eh_sock {
   lua_KFunction rk;            /* its continuation */
   lua_KContext rctx;
   int rstatus;                 /* enum eh_io of the last fill */
+  int again;                   /* the last read_some found nothing */
   /* write side */
   struct iovec wiov[EH_SOCK_IOV_MAX];
   int wiovcnt;
@@ -113,10 +116,20 @@ eh_sock *eh_pushsocket(lua_State *L, int fd, int kind, int family);
 const char *eh_sock_data(eh_sock *s, size_t *len);
 /* Mark n buffered bytes as read. */
 void eh_sock_consume(eh_sock *s, size_t n);
+/* Read once into the buffer without parking: an eh_io, or EH_IO_AGAIN
+ * when nothing is available now.  Loop on this, then eh_sock_fill, so a
+ * fast peer cannot make k recurse. */
+int eh_sock_read_some(eh_sock *s);
 /* Read once more into the buffer (growing it when full), parking with
  * the socket's timeout when nothing is available; then k.  Outcome in
  * s->rstatus.  Raises if another thread is already reading. */
 int eh_sock_fill(lua_State *L, eh_sock *s, lua_KContext ctx, lua_KFunction k);
+/* Park until the fd is ready for events (EV_READ uses the reader's slot,
+ * EV_WRITE the writer's), with the socket's timeout; then k, with
+ * EH_IO_OK, EH_IO_TIMEOUT or EH_IO_CLOSED in s->rstatus (EV_READ) or
+ * s->wstatus (EV_WRITE).  For accept, connect, datagrams. */
+int eh_sock_wait(lua_State *L, eh_sock *s, int events, lua_KContext ctx,
+                 lua_KFunction k);
 /* Write every byte of iov[0..iovcnt), parking as needed; then k.  Outcome
  * in s->wstatus, bytes written in s->wsent.  Raises if another thread is
  * already writing. */
@@ -129,10 +142,27 @@ int eh_sock_pusherror(lua_State *L, eh_sock *s, int status);
 /* Close the fd (idempotent), waking parked threads with EH_IO_CLOSED. */
 void eh_sock_close(eh_sock *s);
 
-/* socket.c: the Lua side */
+/* socket.c: the Lua side; sockio.c and sockaddr.c add methods */
 void eh_open_socket(lua_State *L);
 extern const luaL_Reg eh_socket_funcs[];
+extern const luaL_Reg eh_sockio_methods[];
+extern const luaL_Reg eh_sockaddr_methods[];
+extern const luaL_Reg eh_sockaddr_funcs[];
+/* sockaddr.c: numeric host, port at idx, idx+1 (a path for AF_UNIX)
+ * into ss; 0, or -1 with nil, err pushed. */
+struct sockaddr;
+struct sockaddr_storage;
+int eh_parseaddr(lua_State *L, int family, int idx, struct sockaddr_storage *ss,
+                 unsigned *len);
+/* Push host, port of an address (path, nil for Unix); returns 2. */
+int eh_pushaddr(lua_State *L, const struct sockaddr *sa, unsigned len);
+/* Set s->err to errno-like e and return EH_IO_ERROR. */
+int eh_sock_seterr(eh_sock *s, int e);
+/* A stable message for an errno ("connection refused", ...). */
+const char *eh_errno_string(int e);
 
-/* workers.h has the thread pool; tls.h the TLS layer. */
+/* resolve.c: getaddrinfo on the worker pool (workers.h). */
+extern const luaL_Reg eh_resolve_funcs[];
+/* tls.h has the TLS layer. */
 
 #endif

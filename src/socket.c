@@ -1,0 +1,459 @@
+/*
+ * socket.c -- the wrapped socket object and its two I/O primitives.
+ *
+ * A socket owns a non-blocking fd and a read buffer.  eh_sock_fill and
+ * eh_sock_writev (socket.h) try the operation at once and park the calling
+ * green thread only when the fd would block: one read per wake, writes
+ * attempted before any watcher is armed, no allocation per operation.
+ * The methods users call live in sockio.c (receive/send) and sockaddr.c
+ * (bind/connect/accept/options); this file has the object itself.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "socket.h"
+
+/* Read from a plain fd.  */
+static ssize_t plain_read(eh_sock *s, char *buf, size_t n, int *wait) {
+  ssize_t r;
+  do r = read(s->fd, buf, n); while (r < 0 && errno == EINTR);
+  if (r >= 0) return r;
+  if (errno == EAGAIN || errno == EWOULDBLOCK) { *wait = EV_READ; return -1; }
+  *wait = 0;
+  eh_sock_seterr(s, errno);
+  return -1;
+}
+
+/* Write iovecs to a plain fd.  */
+static ssize_t plain_writev(eh_sock *s, const struct iovec *iov, int n, int *wait) {
+  ssize_t r;
+  do r = writev(s->fd, iov, n); while (r < 0 && errno == EINTR);
+  if (r >= 0) return r;
+  if (errno == EAGAIN || errno == EWOULDBLOCK) { *wait = EV_WRITE; return -1; }
+  *wait = 0;
+  eh_sock_seterr(s, errno);
+  return -1;
+}
+
+static const eh_sock_ops plain_ops = {plain_read, plain_writev, NULL};
+
+/* Stable strings for the errnos users meet; strerror for the rest. */
+const char *eh_errno_string(int e) {
+  switch (e) {
+    case ECONNREFUSED: return "connection refused";
+    case ECONNRESET: return "connection reset by peer";
+    case EPIPE: return "closed";
+    case ETIMEDOUT: return "timeout";
+    case EHOSTUNREACH: return "host unreachable";
+    case ENETUNREACH: return "network unreachable";
+    case EADDRINUSE: return "address already in use";
+    case EADDRNOTAVAIL: return "address not available";
+    case EMFILE: return "too many open files";
+    case ENFILE: return "too many open files in system";
+    case ENOENT: return "no such file or directory";
+    case EACCES: return "permission denied";
+    case ENOTCONN: return "not connected";
+    case EBADF: return "closed";
+    default: return strerror(e);
+  }
+}
+
+/* Record errno e as the socket's error.  */
+int eh_sock_seterr(eh_sock *s, int e) {
+  s->err = e;
+  s->errmsg[0] = '\0';
+  return EH_IO_ERROR;
+}
+
+/* A stable message for an eh_io outcome.  */
+const char *eh_sock_strerror(eh_sock *s, int status) {
+  switch (status) {
+    case EH_IO_OK: return "ok";
+    case EH_IO_TIMEOUT: case EH_IO_AGAIN: return "timeout";
+    case EH_IO_EOF: case EH_IO_CLOSED: return "closed";
+    default: return s->errmsg[0] ? s->errmsg : eh_errno_string(s->err);
+  }
+}
+
+/* Push nil and the outcome's message.  [-0, +2, m] */
+int eh_sock_pusherror(lua_State *L, eh_sock *s, int status) {
+  lua_pushnil(L);
+  lua_pushstring(L, eh_sock_strerror(s, status));
+  return 2;
+}
+
+eh_sock *eh_tosocket(lua_State *L, int idx) {
+  return (eh_sock *)luaL_testudata(L, idx, EH_SOCKET_MT);
+}
+
+eh_sock *eh_checksocket(lua_State *L, int idx) {
+  return (eh_sock *)luaL_checkudata(L, idx, EH_SOCKET_MT);
+}
+
+/* A watcher of ours fired: wake the thread parked in that slot. */
+static void reader_cb(struct ev_loop *loop, ev_io *w, int revents) {
+  eh_sock *s = (eh_sock *)w->data;
+  (void)loop; (void)revents;
+  if (s->reader) eh_wake(s->reader, EH_WAKE_IO);
+}
+
+static void writer_cb(struct ev_loop *loop, ev_io *w, int revents) {
+  eh_sock *s = (eh_sock *)w->data;
+  (void)loop; (void)revents;
+  if (s->writer) eh_wake(s->writer, EH_WAKE_IO);
+}
+
+/* Push a socket owning fd: made non-blocking and close-on-exec.
+ * [-0, +1, m] */
+eh_sock *eh_pushsocket(lua_State *L, int fd, int kind, int family) {
+  eh_sock *s = (eh_sock *)lua_newuserdatauv(L, sizeof *s, 1);
+  memset(s, 0, sizeof *s);
+  s->fd = fd;
+  s->kind = (unsigned char)kind;
+  s->family = (short)family;
+  s->timeout = -1.;
+  s->hub = eh_gethub(L);
+  s->ops = &plain_ops;
+  ev_init(&s->rio, reader_cb);
+  s->rio.data = s;
+  ev_init(&s->wio, writer_cb);
+  s->wio.data = s;
+  luaL_setmetatable(L, EH_SOCKET_MT);
+  if (fd >= 0) {
+    int fl = fcntl(fd, F_GETFL);
+    if (fl >= 0 && !(fl & O_NONBLOCK)) fcntl(fd, F_SETFL, fl | O_NONBLOCK);
+    fcntl(fd, F_SETFD, FD_CLOEXEC);
+  }
+  return s;
+}
+
+/* Close the fd once; parked threads wake and find EH_IO_CLOSED. */
+void eh_sock_close(eh_sock *s) {
+  struct ev_loop *loop = s->hub->loop;
+  if (s->fd < 0) return;
+  ev_io_stop(loop, &s->rio);
+  ev_io_stop(loop, &s->wio);
+  if (s->ops->close) s->ops->close(s);
+  s->ops = &plain_ops;
+  close(s->fd);
+  s->fd = -1;
+  free(s->buf);
+  s->buf = NULL;
+  s->cap = s->off = s->len = 0;
+  if (s->reader) eh_wake(s->reader, EH_WAKE_IO);
+  if (s->writer) eh_wake(s->writer, EH_WAKE_IO);
+}
+
+/* The unread bytes of the buffer.  */
+const char *eh_sock_data(eh_sock *s, size_t *len) {
+  *len = s->len;
+  return s->buf ? s->buf + s->off : "";
+}
+
+/* Drop n buffered bytes.  */
+void eh_sock_consume(eh_sock *s, size_t n) {
+  if (n >= s->len) { s->off = s->len = 0; return; }
+  s->off += n;
+  s->len -= n;
+}
+
+/* Make room after the buffered bytes: compact, or grow when full.
+ * Returns 0, or -1 when memory ran out. */
+static int make_room(eh_sock *s) {
+  if (s->buf == NULL) {
+    s->buf = (char *)malloc(EH_SOCK_BUFSIZE);
+    if (s->buf == NULL) return -1;
+    s->cap = EH_SOCK_BUFSIZE;
+    s->off = s->len = 0;
+    return 0;
+  }
+  if (s->off + s->len < s->cap) return 0;
+  if (s->off > 0) {
+    memmove(s->buf, s->buf + s->off, s->len);
+    s->off = 0;
+    if (s->len < s->cap) return 0;
+  }
+  {
+    char *nb = (char *)realloc(s->buf, s->cap * 2);
+    if (nb == NULL) return -1;
+    s->buf = nb;
+    s->cap *= 2;
+  }
+  return 0;
+}
+
+/* How the last read_some would block (EV_READ or EV_WRITE for TLS). */
+static int read_wait(eh_sock *s) { return s->rio.events & (EV_READ | EV_WRITE); }
+
+/* One read into the buffer, without parking.  */
+int eh_sock_read_some(eh_sock *s) {
+  ssize_t n;
+  int wait = 0;
+  s->again = 0;
+  if (s->fd < 0) return EH_IO_CLOSED;
+  if (make_room(s) < 0) return eh_sock_seterr(s, ENOMEM);
+  n = s->ops->read(s, s->buf + s->off + s->len, s->cap - s->off - s->len, &wait);
+  if (n > 0) { s->len += (size_t)n; return EH_IO_OK; }
+  if (n == 0) return EH_IO_EOF;
+  if (wait == 0) return EH_IO_ERROR;
+  ev_io_set(&s->rio, s->fd, wait);
+  s->again = 1;
+  return EH_IO_AGAIN;
+}
+
+/* Arm a slot's watcher and park; k resumes.  EV_READ is the reader's
+ * slot, EV_WRITE the writer's; the watcher's events may be either (TLS). */
+static int park_slot(lua_State *L, eh_sock *s, int slot, int events,
+                     lua_KFunction k) {
+  eh_thread *t = s->hub->current;
+  ev_io *w = slot == EV_READ ? &s->rio : &s->wio;
+  if (eh_pending_cancel(L, t)) { lua_pop(L, 1); return eh_raise_cancel(L, t); }
+  if (slot == EV_READ) s->reader = t; else s->writer = t;
+  ev_io_set(w, s->fd, events);
+  ev_io_start(s->hub->loop, w);
+  return eh_park(L, s->timeout, slot == EV_READ ? "read" : "write", s->fd,
+                 (lua_KContext)s, k);
+}
+
+/* Disarm a slot after a park; raises a kill or Timeout.  Returns the
+ * eh_io outcome of the wait itself: OK, TIMEOUT or CLOSED. */
+static int unpark_slot(lua_State *L, eh_sock *s, int slot) {
+  int wake;
+  eh_thread *t = s->hub->current;
+  if (slot == EV_READ) { ev_io_stop(s->hub->loop, &s->rio); s->reader = NULL; }
+  else { ev_io_stop(s->hub->loop, &s->wio); s->writer = NULL; }
+  wake = eh_park_check(L);
+  lua_pop(L, t->nwake);
+  t->nwake = 0;
+  if (s->fd < 0) return EH_IO_CLOSED;
+  return wake == EH_WAKE_TIMEOUT ? EH_IO_TIMEOUT : EH_IO_OK;
+}
+
+/* Refuse a second green thread on a busy slot.  */
+static void check_slot(lua_State *L, eh_sock *s, int slot) {
+  if (slot == EV_READ ? s->reader != NULL : s->writer != NULL)
+    luaL_error(L, "socket: another green thread is already %s this socket",
+               slot == EV_READ ? "reading from" : "writing to");
+}
+
+/* After a park of eh_sock_fill: read once more, or park again. */
+static int fill_k(lua_State *L, int status, lua_KContext ctx) {
+  eh_sock *s = (eh_sock *)ctx;
+  int st = unpark_slot(L, s, EV_READ);
+  (void)status;
+  if (st == EH_IO_OK) {
+    st = eh_sock_read_some(s);
+    if (st == EH_IO_AGAIN) return park_slot(L, s, EV_READ, read_wait(s), fill_k);
+  }
+  s->rstatus = st;
+  return s->rk(L, LUA_YIELD, s->rctx);
+}
+
+/* Read once more into the buffer, parking when nothing is available.  */
+int eh_sock_fill(lua_State *L, eh_sock *s, lua_KContext ctx, lua_KFunction k) {
+  int st;
+  check_slot(L, s, EV_READ);
+  /* A read_some just found the fd dry: park without asking again. */
+  st = s->again ? EH_IO_AGAIN : eh_sock_read_some(s);
+  s->again = 0;
+  if (st == EH_IO_AGAIN && s->timeout == 0) st = EH_IO_TIMEOUT;
+  if (st != EH_IO_AGAIN) {
+    s->rstatus = st;
+    return k(L, LUA_OK, ctx);
+  }
+  s->rk = k;
+  s->rctx = ctx;
+  return park_slot(L, s, EV_READ, read_wait(s), fill_k);
+}
+
+/* After a park of eh_sock_wait on either slot. */
+static int wait_k(lua_State *L, int status, lua_KContext ctx) {
+  eh_sock *s = (eh_sock *)ctx;
+  int slot = s->reader == eh_gethub(L)->current ? EV_READ : EV_WRITE;
+  int st = unpark_slot(L, s, slot);
+  (void)status;
+  if (slot == EV_READ) { s->rstatus = st; return s->rk(L, LUA_YIELD, s->rctx); }
+  s->wstatus = st;
+  return s->wk(L, LUA_YIELD, s->wctx);
+}
+
+/* Park until the fd is ready for events, then k.  */
+int eh_sock_wait(lua_State *L, eh_sock *s, int events, lua_KContext ctx,
+                 lua_KFunction k) {
+  int slot = events & EV_READ ? EV_READ : EV_WRITE;
+  check_slot(L, s, slot);
+  if (s->fd < 0 || s->timeout == 0) {
+    int st = s->fd < 0 ? EH_IO_CLOSED : EH_IO_TIMEOUT;
+    if (slot == EV_READ) s->rstatus = st; else s->wstatus = st;
+    return k(L, LUA_OK, ctx);
+  }
+  if (slot == EV_READ) { s->rk = k; s->rctx = ctx; }
+  else { s->wk = k; s->wctx = ctx; }
+  return park_slot(L, s, slot, events, wait_k);
+}
+
+/* Drop n written bytes from the front of the pending iovecs.  */
+static void advance_iov(eh_sock *s, size_t n) {
+  int i = 0;
+  while (i < s->wiovcnt && n >= s->wiov[i].iov_len) n -= s->wiov[i++].iov_len;
+  if (i > 0) {
+    memmove(s->wiov, s->wiov + i, (size_t)(s->wiovcnt - i) * sizeof s->wiov[0]);
+    s->wiovcnt -= i;
+  }
+  if (n > 0 && s->wiovcnt > 0) {
+    s->wiov[0].iov_base = (char *)s->wiov[0].iov_base + n;
+    s->wiov[0].iov_len -= n;
+  }
+}
+
+/* Write what the kernel takes of the pending iovecs: EH_IO_OK when all
+ * are gone, EH_IO_AGAIN with the watcher's events set, or an error. */
+static int write_some(eh_sock *s) {
+  while (s->wiovcnt > 0) {
+    int wait = 0;
+    ssize_t n;
+    if (s->fd < 0) return EH_IO_CLOSED;
+    n = s->ops->writev(s, s->wiov, s->wiovcnt, &wait);
+    if (n < 0) {
+      if (wait == 0) return EH_IO_ERROR;
+      ev_io_set(&s->wio, s->fd, wait);
+      return EH_IO_AGAIN;
+    }
+    s->wsent += (size_t)n;
+    advance_iov(s, (size_t)n);
+  }
+  return EH_IO_OK;
+}
+
+/* After a park of eh_sock_writev: write more, or park again. */
+static int writev_k(lua_State *L, int status, lua_KContext ctx) {
+  eh_sock *s = (eh_sock *)ctx;
+  int st = unpark_slot(L, s, EV_WRITE);
+  (void)status;
+  if (st == EH_IO_OK) {
+    st = write_some(s);
+    if (st == EH_IO_AGAIN)
+      return park_slot(L, s, EV_WRITE, s->wio.events & (EV_READ | EV_WRITE), writev_k);
+  }
+  s->wiovcnt = 0;
+  s->wstatus = st;
+  return s->wk(L, LUA_YIELD, s->wctx);
+}
+
+/* Write all of iov, parking as needed, then k.  */
+int eh_sock_writev(lua_State *L, eh_sock *s, const struct iovec *iov,
+                   int iovcnt, lua_KContext ctx, lua_KFunction k) {
+  int st, i, j = 0;
+  check_slot(L, s, EV_WRITE);
+  if (iovcnt > EH_SOCK_IOV_MAX)
+    return luaL_error(L, "socket: more than %d buffers in one write", EH_SOCK_IOV_MAX);
+  for (i = 0; i < iovcnt; i++)
+    if (iov[i].iov_len > 0) s->wiov[j++] = iov[i];
+  s->wiovcnt = j;
+  s->wsent = 0;
+  st = write_some(s);
+  if (st == EH_IO_AGAIN && s->timeout == 0) st = EH_IO_TIMEOUT;
+  if (st != EH_IO_AGAIN) {
+    s->wiovcnt = 0;
+    s->wstatus = st;
+    return k(L, LUA_OK, ctx);
+  }
+  s->wk = k;
+  s->wctx = ctx;
+  return park_slot(L, s, EV_WRITE, s->wio.events & (EV_READ | EV_WRITE), writev_k);
+}
+
+/* sock:close() -> 1: idempotent; wakes parked readers/writers with nil,
+ * "closed".  [-0, +1, -] */
+static int l_close(lua_State *L) {
+  eh_sock_close(eh_checksocket(L, 1));
+  lua_pushinteger(L, 1);
+  return 1;
+}
+
+/* sock:settimeout(s|nil) -> 1: seconds per wait; nil or negative waits
+ * forever, 0 never waits.  [-0, +1, -] */
+static int l_settimeout(lua_State *L) {
+  eh_sock *s = eh_checksocket(L, 1);
+  double t = luaL_optnumber(L, 2, -1.);
+  s->timeout = t < 0 ? -1. : t;
+  lua_pushinteger(L, 1);
+  return 1;
+}
+
+/* sock:gettimeout() -> seconds or nil.  [-0, +1, -] */
+static int l_gettimeout(lua_State *L) {
+  eh_sock *s = eh_checksocket(L, 1);
+  if (s->timeout < 0) lua_pushnil(L); else lua_pushnumber(L, s->timeout);
+  return 1;
+}
+
+/* sock:getfd() -> fd (-1 once closed).  [-0, +1, -] */
+static int l_getfd(lua_State *L) {
+  lua_pushinteger(L, eh_checksocket(L, 1)->fd);
+  return 1;
+}
+
+/* sock:dirty() -> whether unread bytes are buffered.  [-0, +1, -] */
+static int l_dirty(lua_State *L) {
+  lua_pushboolean(L, eh_checksocket(L, 1)->len > 0);
+  return 1;
+}
+
+/* __tostring: "socket{tcp}: 0x... (fd 5)" in luasocket's spirit. */
+static int l_tostring(lua_State *L) {
+  eh_sock *s = eh_checksocket(L, 1);
+  const char *kind = s->kind == EH_SOCK_DGRAM ? "udp"
+                     : s->kind == EH_SOCK_FD ? "fd"
+                     : s->family == AF_UNIX ? "unix" : "tcp";
+  const char *role = s->flags & EH_SOCK_LISTENING ? "server"
+                     : s->flags & EH_SOCK_CONNECTED ? "client" : "master";
+  if (s->fd < 0)
+    lua_pushfstring(L, "socket{%s}: %p (closed)", kind, (void *)s);
+  else
+    lua_pushfstring(L, "socket{%s %s%s}: %p (fd %d)", kind, role,
+                    s->tls ? " tls" : "", (void *)s, s->fd);
+  return 1;
+}
+
+static const luaL_Reg socket_methods[] = {
+  {"close", l_close}, {"settimeout", l_settimeout},
+  {"gettimeout", l_gettimeout}, {"getfd", l_getfd}, {"dirty", l_dirty},
+  {NULL, NULL}};
+
+static const luaL_Reg socket_meta[] = {
+  {"__gc", l_close}, {"__close", l_close}, {"__tostring", l_tostring},
+  {NULL, NULL}};
+
+/* Create the socket metatable: methods from this file, sockio.c and
+ * sockaddr.c under __index (tls.c adds its own). */
+void eh_open_socket(lua_State *L) {
+  if (luaL_newmetatable(L, EH_SOCKET_MT)) {
+    luaL_setfuncs(L, socket_meta, 0);
+    lua_newtable(L);
+    luaL_setfuncs(L, socket_methods, 0);
+    luaL_setfuncs(L, eh_sockio_methods, 0);
+    luaL_setfuncs(L, eh_sockaddr_methods, 0);
+    lua_setfield(L, -2, "__index");
+  }
+  lua_pop(L, 1);
+}
+
+/* wrap_fd(fd[, kind]) -> socket owning fd ("stream", "dgram" or "fd";
+ * default "fd": read/write, no socket calls).  [-0, +1, m] */
+static int l_wrap_fd(lua_State *L) {
+  static const char *const kinds[] = {"stream", "dgram", "fd", NULL};
+  int fd = (int)luaL_checkinteger(L, 1);
+  int kind = luaL_checkoption(L, 2, "fd", kinds);
+  luaL_argcheck(L, fd >= 0 && fcntl(fd, F_GETFD) >= 0, 1, "not an open file descriptor");
+  eh_pushsocket(L, fd, kind, AF_UNSPEC);
+  if (kind != EH_SOCK_FD) eh_checksocket(L, -1)->flags |= EH_SOCK_CONNECTED;
+  return 1;
+}
+
+const luaL_Reg eh_socket_funcs[] = {{"wrap_fd", l_wrap_fd}, {NULL, NULL}};
