@@ -8,6 +8,7 @@
 #include "socket.h"
 #include "tls.h"
 #include "gzip.h"
+#include "process.h"
 
 #define EVENTLET_VERSION "0.1.0"
 
@@ -88,6 +89,7 @@ static const struct {
   {NULL, eh_signal_funcs},
   {NULL, eh_io_funcs},
   {eh_open_gzip, eh_gzip_funcs},
+  {eh_open_process, eh_process_funcs},
   {eh_open_socket, eh_socket_funcs},
   {NULL, eh_sockaddr_funcs},
   {eh_open_tls, eh_tls_funcs},
