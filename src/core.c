@@ -9,6 +9,9 @@
 #include "tls.h"
 #include "gzip.h"
 #include "process.h"
+#include "backend.h"
+#include "syslog_sink.h"
+#include "trace.h"
 
 #define EVENTLET_VERSION "0.1.0"
 
@@ -89,6 +92,9 @@ static const struct {
   {NULL, eh_signal_funcs},
   {NULL, eh_io_funcs},
   {eh_open_gzip, eh_gzip_funcs},
+  {NULL, eh_backend_funcs},
+  {eh_open_syslog, eh_syslog_funcs},
+  {NULL, eh_trace_funcs},
   {eh_open_process, eh_process_funcs},
   {eh_open_socket, eh_socket_funcs},
   {NULL, eh_sockaddr_funcs},

@@ -122,6 +122,16 @@ int eh_raise_cancel(lua_State *L, eh_thread *t);
 int eh_pending_cancel(lua_State *L, eh_thread *t);
 void *eh_sentinel(void);
 
+/* use_hub() replaces the loop (backend.c, hub.c).  A C part that keeps
+ * watchers armed on h->loop for the hub's whole life (signals, async
+ * wakers) registers a hook: EH_LOOP_CHECK returns nonzero when it holds
+ * something it cannot move (the switch is refused), EH_LOOP_STOP stops its
+ * watchers on the old loop, EH_LOOP_START starts them on the new h->loop. */
+enum { EH_LOOP_CHECK, EH_LOOP_STOP, EH_LOOP_START };
+typedef int (*eh_loop_hook)(eh_hub *h, int phase);
+void eh_add_loop_hook(eh_loop_hook hook);
+void eh_switch_backend(lua_State *L, eh_hub *h, unsigned flags);
+
 /* thread.c */
 eh_thread *eh_tothread(lua_State *L, int idx);
 eh_thread *eh_checkthread(lua_State *L, int idx);

@@ -40,6 +40,14 @@ static void push_info(lua_State *L, eh_thread *t, int ud, double now) {
   lua_setfield(L, -2, "state");
   push_wait(L, t, ud);
   lua_setfield(L, -2, "waiting");
+  if (t->state == EH_PARKED && t->what_fd >= 0) {  /* eventlet.debug */
+    lua_pushinteger(L, t->what_fd);
+    lua_setfield(L, -2, "fd");
+  }
+  if (ev_is_active(&t->timer)) {  /* park timeout or spawn_after delay */
+    lua_pushnumber(L, ev_timer_remaining(t->hub->loop, &t->timer));
+    lua_setfield(L, -2, "timer");
+  }
   lua_pushnumber(L, now - t->born);
   lua_setfield(L, -2, "age");
   lua_pushinteger(L, (lua_Integer)t->switches);
@@ -48,8 +56,10 @@ static void push_info(lua_State *L, eh_thread *t, int ud, double now) {
   lua_setfield(L, -2, "thread");
 }
 
-/* threads() -> array of {id, name, state, waiting, age, switches, thread}
- * for every live green thread, ordered by id.  [-0, +1, m] */
+/* threads() -> array of {id, name, state, waiting, fd, timer, age,
+ * switches, thread} for every live green thread, ordered by id (fd: the
+ * descriptor a C-level wait watches; timer: seconds left on its park
+ * timeout or spawn_after delay).  [-0, +1, m] */
 static int l_threads(lua_State *L) {
   eh_hub *h = eh_gethub(L);
   double now = ev_now(h->loop);
@@ -118,16 +128,6 @@ static int l_stats(lua_State *L) {
   return 1;
 }
 
-/* backend() -> the name of libev's backend in use ("epoll", "poll"...). */
-static int l_backend(lua_State *L) {
-  unsigned b = ev_backend(eh_gethub(L)->loop);
-  lua_pushstring(L, b == EVBACKEND_EPOLL ? "epoll" : b == EVBACKEND_POLL ? "poll"
-                 : b == EVBACKEND_SELECT ? "select" : b == EVBACKEND_KQUEUE ? "kqueue"
-                 : b == EVBACKEND_LINUXAIO ? "linuxaio" : b == EVBACKEND_IOURING ? "iouring"
-                 : "unknown");
-  return 1;
-}
-
 const luaL_Reg eh_introspect_funcs[] = {
   {"threads", l_threads}, {"traceback", l_traceback}, {"stats", l_stats},
-  {"backend", l_backend}, {NULL, NULL}};
+  {NULL, NULL}};

@@ -25,6 +25,7 @@ typedef struct eh_signal {
 
 static ev_signal exit_watchers[2];
 static int exiting;
+static int armed_handlers;  /* user handlers armed (use_hub cannot move) */
 
 static const struct { const char *name; int num; } signames[] = {
   {"SIGHUP", SIGHUP}, {"SIGINT", SIGINT}, {"SIGQUIT", SIGQUIT},
@@ -87,6 +88,7 @@ static void stop_handler(lua_State *L, eh_signal *s) {
   if (!ev_is_active(&s->w)) return;
   ev_ref(s->hub->loop);
   ev_signal_stop(s->hub->loop, &s->w);
+  armed_handlers--;
   luaL_unref(L, LUA_REGISTRYINDEX, s->ref);
   s->ref = LUA_NOREF;
 }
@@ -114,6 +116,7 @@ static int l_signal(lua_State *L) {
   }
   ev_signal_start(h->loop, &s->w);
   ev_unref(h->loop);
+  armed_handlers++;
   lua_pushvalue(L, -1);
   s->ref = luaL_ref(L, LUA_REGISTRYINDEX);
   return 1;
@@ -146,7 +149,11 @@ static int sig_tostring(lua_State *L) {
  * armed) or the state is closing. */
 static int sig_gc(lua_State *L) {
   eh_signal *s = (eh_signal *)luaL_checkudata(L, 1, SIGNAL_MT);
-  if (ev_is_active(&s->w)) { ev_ref(s->hub->loop); ev_signal_stop(s->hub->loop, &s->w); }
+  if (ev_is_active(&s->w)) {
+    ev_ref(s->hub->loop);
+    ev_signal_stop(s->hub->loop, &s->w);
+    armed_handlers--;
+  }
   return 0;
 }
 
@@ -176,6 +183,24 @@ static const luaL_Reg sig_meta[] = {
   {"__index", NULL}, {NULL, NULL}};
 static const luaL_Reg sig_methods[] = {{"cancel", sig_cancel}, {NULL, NULL}};
 
+/* use_hub() replaces the loop: move the exit watchers to the new one;
+ * refuse while user handlers are armed (see eh_loop_hook in hub.h). */
+static int move_exit_watchers(eh_hub *h, int phase) {
+  int i;
+  if (phase == EH_LOOP_CHECK) return armed_handlers > 0;
+  for (i = 0; i < 2; i++) {
+    ev_signal *ew = &exit_watchers[i];
+    if (phase == EH_LOOP_STOP && ev_is_active(ew)) {
+      ev_ref(h->loop);
+      ev_signal_stop(h->loop, ew);
+    } else if (phase == EH_LOOP_START && !ev_is_active(ew)) {
+      ev_signal_start(h->loop, ew);
+      ev_unref(h->loop);
+    }
+  }
+  return 0;
+}
+
 /* Install the process-wide signal policy of the hub. */
 void eh_open_signal(lua_State *L, eh_hub *h) {
   static const int sigs[2] = {SIGINT, SIGTERM};
@@ -187,6 +212,7 @@ void eh_open_signal(lua_State *L, eh_hub *h) {
   }
   lua_pop(L, 1);
   signal(SIGPIPE, SIG_IGN);
+  eh_add_loop_hook(move_exit_watchers);
   for (i = 0; i < 2; i++) {
     if (ev_is_active(&exit_watchers[i])) continue;
     ev_signal_init(&exit_watchers[i], exit_cb, sigs[i]);

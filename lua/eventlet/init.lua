@@ -29,6 +29,7 @@ local _M = {
   now = core.now,
   signal = core.signal,
   trampoline = core.trampoline,
+  use_hub = core.use_hub,
 }
 
 --- Names served by other modules, loaded when first touched.
