@@ -1,0 +1,268 @@
+local eventlet = require "eventlet"
+
+describe("Queue", function()
+  it("hands items out in FIFO order", function()
+    local q = eventlet.Queue()
+    for i = 1, 5 do assert.is_true(q:put(i)) end
+    assert.equal(5, q:qsize())
+    for i = 1, 5 do assert.equal(i, q:get()) end
+    assert.is_true(q:empty())
+    assert.same({nil, "empty"}, {q:get(0)})
+    assert.same({nil, "empty"}, {q:get_nowait()})
+  end)
+
+  it("serves blocked getters FIFO", function()
+    local q = eventlet.Queue()
+    local got = {}
+    local threads = {}
+    for i = 1, 5 do threads[i] = eventlet.spawn(function() got[i] = q:get() end) end
+    eventlet.sleep(0)
+    assert.equal(5, q:getting())
+    for i = 1, 5 do q:put(i * 10) end
+    for i = 1, 5 do threads[i]:wait() end
+    assert.same({10, 20, 30, 40, 50}, got)
+  end)
+
+  it("serves blocked putters FIFO when bounded", function()
+    local q = eventlet.Queue(1)
+    q:put("first")
+    assert.is_true(q:full())
+    assert.same({nil, "full"}, {q:put_nowait("x")})
+    local threads = {}
+    for i = 1, 4 do threads[i] = eventlet.spawn(function() return q:put(i) end) end
+    eventlet.sleep(0)
+    assert.equal(4, q:putting())
+    local got = {}
+    for _ = 1, 5 do got[#got + 1] = q:get() end
+    assert.same({"first", 1, 2, 3, 4}, got)
+    for i = 1, 4 do assert.is_true(threads[i]:wait()) end
+  end)
+
+  it("keeps each producer's order under contention on a bounded queue", function()
+    local q = eventlet.Queue(3)
+    local got = {}
+    local producers = {}
+    for p = 1, 4 do
+      producers[p] = eventlet.spawn(function()
+        for i = 1, 50 do q:put(p * 1000 + i); if i % 7 == 0 then eventlet.sleep(0) end end
+      end)
+    end
+    local consumer = eventlet.spawn(function()
+      for _ = 1, 200 do
+        got[#got + 1] = q:get()
+        if #got % 5 == 0 then eventlet.sleep(0) end
+      end
+    end)
+    consumer:wait()
+    for p = 1, 4 do producers[p]:wait() end
+    assert.equal(200, #got)
+    local last = {}
+    for _, v in ipairs(got) do  -- each producer's items in its order, none twice
+      local p, i = v // 1000, v % 1000
+      assert.is_true(i == (last[p] or 0) + 1, "out of order: " .. v)
+      last[p] = i
+    end
+  end)
+
+  it("times out get and put, leaving no waiter behind", function()
+    local q = eventlet.Queue(1)
+    local t0 = eventlet.now()
+    assert.same({nil, "empty"}, {q:get(0.03)})
+    assert.is_true(eventlet.now() - t0 >= 0.02)
+    q:put(1)
+    assert.same({nil, "full"}, {q:put(2, 0.03)})
+    assert.equal(0, q:getting())
+    assert.equal(0, q:putting())
+    assert.equal(1, q:get())
+    assert.is_true(q:empty())
+  end)
+
+  it("rejects nil items and bad arguments with clear errors", function()
+    local q = eventlet.Queue()
+    assert.has_error(function() q:put(nil) end, "Queue:put: nil items are not allowed")
+    assert.has_error(function() q:put_nowait(nil) end, "Queue:put_nowait: nil items are not allowed")
+    assert.has_error(function() q:get(-1) end, "Queue:get: timeout must be a non-negative number, got -1")
+    assert.has_error(function() eventlet.Queue("big") end, "Queue: maxsize must be a number or nil, got big")
+    assert.has_error(function() q:task_done() end, "Queue:task_done: called too many times")
+    assert.is_true(q:put(false))
+    assert.equal(false, q:get())
+  end)
+
+  it("never gives an item to a getter cancelled by kill or Timeout", function()
+    local q = eventlet.Queue()
+    local killed = eventlet.spawn(function() return q:get() end)
+    local timed = eventlet.spawn(function() return pcall(eventlet.with_timeout, 0.01, q.get, q) end)
+    local patient = eventlet.spawn(function() return q:get() end)
+    eventlet.sleep(0)
+    eventlet.kill(killed)
+    local ok, e = timed:wait()
+    assert.is_false(ok)
+    assert.is_true(eventlet.is_timeout(e))
+    q:put("only")
+    assert.equal("only", patient:wait())
+    assert.equal(0, q:qsize())
+    assert.equal(0, q:getting())
+  end)
+
+  it("delivers an item to a woken getter even if it is killed before running", function()
+    local q = eventlet.Queue()
+    local received = {}
+    local gt = eventlet.spawn(function()
+      received[1] = q:get()
+      received[2] = pcall(q.get, q)  -- the kill is raised at the next wait
+    end)
+    eventlet.sleep(0)
+    q:put("handed")
+    eventlet.kill(gt)
+    gt:wait()
+    assert.same({"handed", false}, received)
+    assert.equal(0, q:qsize())
+    assert.equal(0, q:getting())
+    q:put("next")
+    assert.equal("next", q:get(0))
+  end)
+
+  it("loses and duplicates nothing while getters are killed and time out at random", function()
+    local q = eventlet.Queue(4)
+    local N = 300
+    local seen, count = {}, 0
+    local rng = 12345
+    local function rand(n) rng = (rng * 1103515245 + 12345) % 2147483648; return rng % n end
+    local done = false
+    local consumers = {}
+    local function consumer()
+      while not done do
+        local v = q:get(rand(3) == 0 and 0.001 or 0.05)
+        if v ~= nil then
+          assert.is_nil(seen[v], "delivered twice: " .. tostring(v))
+          seen[v] = true
+          count = count + 1
+        end
+      end
+    end
+    for c = 1, 6 do consumers[c] = eventlet.spawn(consumer) end
+    local producer = eventlet.spawn(function()
+      for i = 1, N do
+        q:put(i)
+        if rand(4) == 0 then eventlet.sleep(0) end
+      end
+    end)
+    for _ = 1, 40 do
+      eventlet.sleep(rand(2) == 0 and 0 or 0.001)
+      local c = rand(#consumers) + 1
+      eventlet.kill(consumers[c])
+      consumers[c] = eventlet.spawn(consumer)
+    end
+    producer:wait()
+    while count + q:qsize() < N do eventlet.sleep(0.005) end
+    done = true
+    for c = 1, #consumers do consumers[c]:wait() end
+    while q:qsize() > 0 do
+      local v = q:get()
+      assert.is_nil(seen[v])
+      seen[v], count = true, count + 1
+    end
+    assert.equal(N, count)
+    for i = 1, N do assert.is_true(seen[i], "lost " .. i) end
+  end)
+
+  it("returns from put on a timed-out putter without delivering its item", function()
+    local q = eventlet.Queue(0)
+    local gt = eventlet.spawn(function() return q:put("x", 0.01) end)
+    assert.same({nil, "full"}, {gt:wait()})
+    assert.same({nil, "empty"}, {q:get(0)})
+    local killed = eventlet.spawn(function() return q:put("y") end)
+    eventlet.sleep(0)
+    eventlet.kill(killed)
+    assert.same({nil, "empty"}, {q:get(0)})
+    assert.equal(0, q:putting())
+  end)
+
+  it("acts as a rendezvous channel at maxsize 0", function()
+    local q = eventlet.Queue(0)
+    assert.is_true(q:empty())
+    assert.is_true(q:full())
+    local events = {}
+    local putter = eventlet.spawn(function()
+      q:put("v")
+      events[#events + 1] = "put returned"
+    end)
+    eventlet.sleep(0.01)
+    assert.same({}, events)
+    assert.equal(1, q:putting())
+    assert.equal("v", q:get())
+    putter:wait()
+    assert.same({"put returned"}, events)
+    assert.same({nil, "full"}, {q:put_nowait("w")})
+    local getter = eventlet.spawn(function() return q:get() end)
+    eventlet.sleep(0)
+    assert.is_true(q:put_nowait("w"))
+    assert.equal("w", getter:wait())
+  end)
+
+  it("counts unfinished tasks for join", function()
+    local q = eventlet.Queue()
+    assert.is_true(q:join())
+    q:put(1); q:put(2)
+    assert.same({nil, "timeout"}, {q:join(0.01)})
+    local worker = eventlet.spawn(function()
+      for _ = 1, 2 do q:get(); eventlet.sleep(0.005); q:task_done() end
+    end)
+    assert.is_true(q:join(5))
+    worker:wait()
+    assert.equal(0, q.unfinished)
+  end)
+
+  it("resizes: growing admits blocked putters, shrinking keeps items", function()
+    local q = eventlet.Queue(1)
+    q:put(1)
+    local putters = {}
+    for i = 2, 3 do putters[i] = eventlet.spawn(function() return q:put(i) end) end
+    eventlet.sleep(0)
+    q:resize(3)
+    assert.equal(3, q:qsize())
+    assert.equal(0, q:putting())
+    q:resize(1)
+    assert.equal(3, q:qsize())
+    assert.same({nil, "full"}, {q:put(4, 0)})
+    assert.same({1, 2, 3}, {q:get(), q:get(), q:get()})
+    q:resize(nil)
+    for i = 1, 100 do q:put(i) end
+    assert.equal(100, q:qsize())
+    putters[2]:wait(); putters[3]:wait()
+  end)
+
+  it("works from the main thread of a plain interpreter (nested hub)", function()
+    local q = eventlet.Queue()
+    local gt = eventlet.spawn(function() eventlet.sleep(0.01); q:put("from thread") end)
+    assert.equal("from thread", q:get(5))
+    gt:wait()
+  end)
+end)
+
+describe("LifoQueue and PriorityQueue", function()
+  it("hand out the newest item first", function()
+    local q = eventlet.LifoQueue()
+    for i = 1, 4 do q:put(i) end
+    assert.same({4, 3, 2, 1}, {q:get(), q:get(), q:get(), q:get()})
+  end)
+
+  it("hand out the smallest priority first, ties in put order", function()
+    local q = eventlet.PriorityQueue()
+    local items = {{3, "c"}, {1, "a1"}, {2, "b"}, {1, "a2"}, {5, "e"}, {1, "a3"}}
+    for _, it in ipairs(items) do q:put(it) end
+    local got = {}
+    while not q:empty() do got[#got + 1] = q:get()[2] end
+    assert.same({"a1", "a2", "a3", "b", "c", "e"}, got)
+    local desc = eventlet.PriorityQueue(nil, function(a, b) return a > b end)
+    for _, v in ipairs({4, 9, 1}) do desc:put(v) end
+    assert.same({9, 4, 1}, {desc:get(), desc:get(), desc:get()})
+    assert.has_error(function() eventlet.PriorityQueue(nil, 3) end, "PriorityQueue: less must be a function")
+  end)
+
+  it("LightQueue is the same queue", function()
+    local q = eventlet.LightQueue(2)
+    q:put(1)
+    assert.equal(1, q:get())
+  end)
+end)
