@@ -7,6 +7,7 @@
 #include "hub.h"
 #include "socket.h"
 #include "tls.h"
+#include "workers.h"
 #include "gzip.h"
 #include "process.h"
 #include "backend.h"
@@ -101,6 +102,7 @@ static const struct {
   {eh_open_tls, eh_tls_funcs},
   {NULL, eh_tlsctx_funcs},
   {NULL, eh_resolve_funcs},
+  {NULL, eh_workers_funcs},
   /* more parts */
   {NULL, NULL}};
 

@@ -456,4 +456,28 @@ static int l_wrap_fd(lua_State *L) {
   return 1;
 }
 
-const luaL_Reg eh_socket_funcs[] = {{"wrap_fd", l_wrap_fd}, {NULL, NULL}};
+/* pipe() -> reader, writer: a pipe as two fd sockets (receive on one,
+ * send on the other), for talking to child processes.  [-0, +2, m] */
+static int l_pipe(lua_State *L) {
+  int fds[2];
+  if (pipe2(fds, O_NONBLOCK | O_CLOEXEC) < 0) {
+    lua_pushnil(L);
+    lua_pushstring(L, eh_errno_string(errno));
+    return 2;
+  }
+  eh_pushsocket(L, fds[0], EH_SOCK_FD, AF_UNSPEC);
+  eh_pushsocket(L, fds[1], EH_SOCK_FD, AF_UNSPEC);
+  return 2;
+}
+
+/* socket_methods() -> the table of socket methods, for Lua modules that
+ * add methods written in Lua (starttls).  [-0, +1, -] */
+static int l_socket_methods(lua_State *L) {
+  luaL_getmetatable(L, EH_SOCKET_MT);
+  lua_getfield(L, -1, "__index");
+  return 1;
+}
+
+const luaL_Reg eh_socket_funcs[] = {
+  {"wrap_fd", l_wrap_fd}, {"pipe", l_pipe}, {"socket_methods", l_socket_methods},
+  {NULL, NULL}};

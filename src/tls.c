@@ -158,8 +158,9 @@ static int client_setup(lua_State *L, SSL *ssl, eh_tls_ctx *c) {
   return 0;
 }
 
-/* tls_wrap(sock, ctx[, opts]) -> sock | nil, err: put TLS on a socket.
- * A listening socket hands every accepted connection a server stream.
+/* tls_wrap(sock, ctx[, opts]) -> sock[, true for a listener] | nil, err:
+ * put TLS on a socket.  A listener hands every accepted connection a
+ * server stream.
  * opts (clients): hostname (SNI and verification), session.  No I/O
  * happens here; see dohandshake.  [-0, +(1|2), e] */
 static int l_wrap(lua_State *L) {
@@ -177,7 +178,8 @@ static int l_wrap(lua_State *L) {
     lua_pushvalue(L, 2);
     lua_setiuservalue(L, 1, 1);
     lua_settop(L, 1);
-    return 1;
+    lua_pushboolean(L, 1);
+    return 2;
   }
   ssl = attach(L, s, 1, c, 2);
   if (ssl == NULL) {

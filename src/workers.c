@@ -11,6 +11,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <stdlib.h>
+#include <time.h>
 
 #include "workers.h"
 
@@ -162,3 +163,50 @@ int eh_work_pending(void) {
   pthread_mutex_unlock(&pool.mu);
   return n;
 }
+
+/* A job that only sleeps: the pool's own test and a way to see that
+ * waits on the pool never block the hub. */
+static void sleep_work(void *data) {
+  double *s = (double *)data;
+  struct timespec ts;
+  ts.tv_sec = (time_t)*s;
+  ts.tv_nsec = (long)((*s - (double)ts.tv_sec) * 1e9);
+  nanosleep(&ts, NULL);
+}
+
+/* After work_sleep's park: true when the job ran, nil, "timeout". */
+static int work_sleep_k(lua_State *L, int status, lua_KContext ctx) {
+  eh_job *job = (eh_job *)ctx;
+  double *s = (double *)lua_touserdata(L, 3);
+  int done = eh_work_finish(L, job);
+  (void)status;
+  if (done) free(s);
+  eh_park_check(L);
+  if (!done) { lua_pushnil(L); lua_pushliteral(L, "timeout"); return 2; }
+  lua_pushboolean(L, 1);
+  return 1;
+}
+
+/* work_sleep(seconds[, timeout]) -> true | nil, "timeout": sleep on a
+ * pool thread while the calling green thread is parked.  [-0, +(1|2), e] */
+static int l_work_sleep(lua_State *L) {
+  double secs = luaL_checknumber(L, 1), timeout = luaL_optnumber(L, 2, -1.);
+  double *s = (double *)malloc(sizeof *s);
+  eh_job *job;
+  if (s == NULL) return luaL_error(L, "eventlet: out of memory");
+  *s = secs < 0 ? 0 : secs;
+  lua_settop(L, 2);
+  lua_pushlightuserdata(L, s);
+  job = eh_work_submit(L, sleep_work, free, s);
+  return eh_work_park(L, job, timeout < 0 ? -1. : timeout, "work_sleep",
+                      (lua_KContext)job, work_sleep_k);
+}
+
+/* work_pending() -> jobs queued or running on the pool.  [-0, +1, -] */
+static int l_work_pending(lua_State *L) {
+  lua_pushinteger(L, eh_work_pending());
+  return 1;
+}
+
+const luaL_Reg eh_workers_funcs[] = {
+  {"work_sleep", l_work_sleep}, {"work_pending", l_work_pending}, {NULL, NULL}};

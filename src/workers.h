@@ -41,5 +41,7 @@ int eh_work_park(lua_State *L, eh_job *job, double timeout, const char *what,
 int eh_work_finish(lua_State *L, eh_job *job);
 /* Jobs queued or running (for stats and specs). */
 int eh_work_pending(void);
+/* work_sleep, work_pending for Lua (core_parts). */
+extern const luaL_Reg eh_workers_funcs[];
 
 #endif
