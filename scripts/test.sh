@@ -4,6 +4,9 @@
 #   scripts/test.sh                 both runtimes, every spec
 #   scripts/test.sh host|plain      one runtime
 #   scripts/test.sh all spec/x_spec.lua ...   chosen files
+#   scripts/test.sh backends [specs]   both runtimes under each hub backend
+#                                   in $EVENTLET_BACKENDS (default "poll select")
+# Any run honours EVENTLET_HUB (e.g. EVENTLET_HUB=poll scripts/test.sh).
 set -u
 cd "$(dirname "$0")/.."
 
@@ -37,11 +40,23 @@ run_suite() {
   [ "$rc" -ne 0 ] && rcs=1
 }
 
-case $which in
-  all|host) run_suite host busted --lua=./eventlet-lua ;;
-esac
-case $which in
-  all|plain) run_suite plain busted --lua=lua5.4 ;;
-esac
+# run_runtimes WHICH SUFFIX: the host and/or plain lua5.4 suites.
+run_runtimes() {
+  case $1 in
+    all|host) run_suite "host$2" busted --lua=./eventlet-lua ;;
+  esac
+  case $1 in
+    all|plain) run_suite "plain$2" busted --lua=lua5.4 ;;
+  esac
+}
+
+if [ "$which" = backends ]; then
+  for backend in ${EVENTLET_BACKENDS:-poll select}; do
+    export EVENTLET_HUB="$backend"
+    run_runtimes all "-$backend"
+  done
+else
+  run_runtimes "$which" ""
+fi
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ] && [ "$rcs" -eq 0 ]
