@@ -10,6 +10,7 @@
 #include "workers.h"
 #include "gzip.h"
 #include "process.h"
+#include "tpool.h"
 #include "backend.h"
 #include "syslog_sink.h"
 #include "trace.h"
@@ -97,6 +98,7 @@ static const struct {
   {eh_open_syslog, eh_syslog_funcs},
   {NULL, eh_trace_funcs},
   {eh_open_process, eh_process_funcs},
+  {eh_open_tpool, eh_tpool_funcs},
   {eh_open_socket, eh_socket_funcs},
   {NULL, eh_sockaddr_funcs},
   {eh_open_tls, eh_tls_funcs},
