@@ -18,6 +18,7 @@ local pairs = pairs
 local pcall = pcall
 local error = error
 local string_upper = string.upper
+local table_concat = table.concat
 
 local _M = {}
 _M.__index = _M
@@ -39,6 +40,7 @@ function _M.new(opts)
     headers = headers.new(opts.headers),
     pool = pool_mod.new({size = opts.pool_size, idle_timeout = opts.idle_timeout}),
     defaults = {},
+    tls_contexts = {},
   }, _M)
   for _, name in pairs(INHERITED) do self.defaults[name] = opts[name] end
   return self
@@ -54,7 +56,7 @@ local function timeouts(t)
 end
 
 -- The request options: the call's, falling back to the client's.
-function _M:options(opts)
+function _M:merge_options(opts)
   local merged = {}
   for k, v in pairs(self.defaults) do merged[k] = v end
   if opts then for k, v in pairs(opts) do merged[k] = v end end
@@ -125,7 +127,7 @@ function _M:exchange(req, opts)
     if conn == nil then return nil, err end
     held.key, held.conn = key, conn or nil
     if conn == false then
-      conn, err = transport.open(req.u, px, opts.timeouts, opts.tls)
+      conn, err = transport.open(req.u, px, opts.timeouts, opts.tls, self.tls_contexts)
       if not conn then self:release_held(held); return nil, err end
       held.conn = conn
     end
@@ -154,9 +156,14 @@ end
 local Response = {}
 Response.__index = Response
 
---- Up to n bytes of a streamed body (nil at its end, nil, err on failure);
--- the connection goes back to the pool once the body is consumed.
-function Response:read(n)
+-- The next piece of the body: held-back line bytes first, then the
+-- reader's (nil at the end, nil, err on failure).
+local function next_piece(self, n)
+  local pending = self.linebuf
+  if pending then
+    self.linebuf = #pending > n and pending:sub(n + 1) or nil
+    return pending:sub(1, n)
+  end
   if not self.reader then return nil end
   local data, err = self.reader:read(n)
   if data then return data end
@@ -164,18 +171,39 @@ function Response:read(n)
   return nil, err
 end
 
+--- Read a streamed body like file:read(n): n bytes (fewer only at the
+-- end), or with no n the next piece as it arrives; nil at the end, nil,
+-- err on failure.  The connection goes back to the pool once the body
+-- is consumed.
+function Response:read(n)
+  if n == nil then return next_piece(self, 65536) end
+  local parts, got = {}, 0
+  while got < n do
+    local data, err = next_piece(self, n - got)
+    if not data then
+      if err then return nil, err end
+      break
+    end
+    parts[#parts + 1] = data
+    got = got + #data
+  end
+  if got == 0 and n > 0 then return nil end
+  return table_concat(parts)
+end
+
 --- An iterator over the lines of a streamed body (without line ends).
+-- Bytes read past a line wait in the response for the next read/line.
 function Response:lines()
-  local buffer = ""
   return function()
+    local buffer = self.linebuf or ""
     while true do
       local line, rest = buffer:match("^(.-)\r?\n(.*)$")
-      if line then buffer = rest; return line end
+      if line then self.linebuf = rest ~= "" and rest or nil; return line end
+      self.linebuf = nil
       local data = self:read()
       if not data then
         if buffer == "" then return nil end
-        line, buffer = buffer, ""
-        return line
+        return buffer
       end
       buffer = buffer .. data
     end
@@ -184,14 +212,14 @@ end
 
 -- Give the connection back (body fully read, reusable) or close it.
 function Response:finish(complete)
-  local client, conn = self.client, self.conn
+  local reader, conn = self.reader, self.conn
+  self.reader, self.conn = nil, nil
+  if reader then reader:close() end
   if not conn then return end
-  self.conn = nil
-  if self.reader then self.reader:close() end
-  if complete and self.reader:finished() and wire.keepalive(self, self.framing) then
-    client.pool:release(self.key, conn)
+  if complete and reader and reader:finished() and wire.keepalive(self, self.framing) then
+    self.client.pool:release(self.key, conn)
   else
-    client.pool:discard(self.key, conn)
+    self.client.pool:discard(self.key, conn)
   end
 end
 
@@ -267,7 +295,7 @@ end
 function _M:request(method, target, opts)
   if type(method) ~= "string" then error("request: method must be a string", 2) end
   if type(target) ~= "string" then error("request: url must be a string", 2) end
-  opts = self:options(opts)
+  opts = self:merge_options(opts)
   opts.held = {}
   method = string_upper(method)
   local deadline <close> = opts.timeouts.total and core.Timeout(opts.timeouts.total)
@@ -284,9 +312,11 @@ for _, m in pairs({"get", "head", "post", "put", "delete", "patch", "options"}) 
   _M[m] = function(self, target, opts) return self:request(method, target, opts) end
 end
 
---- Close the idle pooled connections.
+--- Close the idle pooled connections (also __close: a client held in a
+-- to-be-closed variable closes them when it goes out of scope).
 function _M:close()
   self.pool:close()
 end
+_M.__close = _M.close
 
 return _M

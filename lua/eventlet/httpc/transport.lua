@@ -5,6 +5,7 @@ local eventlet = require "eventlet"
 local url = require "eventlet.httpc.url"
 local headers = require "eventlet.httpc.headers"
 local wire = require "eventlet.httpc.wire"
+local eventlet_tls = require "eventlet.tls"
 
 local setmetatable = setmetatable
 local tostring = tostring
@@ -57,22 +58,35 @@ local function tunnel(sock, u, proxy, timeouts)
   return true
 end
 
--- Wrap sock in TLS for host u.host, verified unless tls.verify == false.
-local function start_tls(sock, u, tls)
+-- The TLS client context for these options, built once per client and
+-- settings (loading a CA file per connection would be slow).
+local function context(tls, cache, key)
+  local ctx = cache[key]
+  if ctx then return ctx end
+  local err
+  ctx, err = eventlet_tls.context({verify = tls.verify ~= false, cafile = tls.cafile,
+                                   capath = tls.capath, cert = tls.certfile, key = tls.keyfile})
+  if not ctx then return nil, err end
+  cache[key] = ctx
+  return ctx
+end
+
+-- Wrap sock in TLS for host u.host (SNI and the name verified), verified
+-- unless tls.verify == false.  On failure the socket is closed.
+local function start_tls(sock, u, tls, cache, timeout)
   tls = tls or {}
-  local opts = {server_hostname = tls.server_name or u.host, verify = tls.verify ~= false,
-                cafile = tls.cafile, capath = tls.capath, certfile = tls.certfile,
-                keyfile = tls.keyfile}
-  local wrapped, err = eventlet.wrap_ssl(sock, opts)
-  if not wrapped then return nil, err end
-  return wrapped
+  local ctx, err = context(tls, cache, _M.key(u, nil, tls))
+  if not ctx then sock:close() return nil, err end
+  return eventlet_tls.wrap_ssl(sock, {context = ctx, hostname = tls.server_name or u.host,
+                                      timeout = timeout})
 end
 
 --- Open a connection for URL table u.  `proxy` is a parsed proxy URL or
--- nil; `timeouts` = {connect, send, read}; `tls` the TLS options.
+-- nil; `timeouts` = {connect, send, read}; `tls` the TLS options;
+-- `cache` the client's table of TLS contexts.
 -- @return a connection {sock, absolute (send absolute-URI targets),
 --   proxy_auth}, or nil, err
-function _M.open(u, proxy, timeouts, tls)
+function _M.open(u, proxy, timeouts, tls, cache)
   local host = proxy or u
   local sock, err = eventlet.connect({host = host.host, port = host.port},
                                      {timeout = timeouts.connect})
@@ -88,9 +102,8 @@ function _M.open(u, proxy, timeouts, tls)
     if not ok then sock:close(); return nil, terr end
   end
   if u.scheme == "https" then
-    sock:settimeout(timeouts.connect)
-    local wrapped, terr = start_tls(sock, u, tls)
-    if not wrapped then sock:close(); return nil, terr end
+    local wrapped, terr = start_tls(sock, u, tls, cache, timeouts.connect)
+    if not wrapped then return nil, terr end
     conn.sock = wrapped
   end
   return conn
