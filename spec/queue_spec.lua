@@ -104,6 +104,64 @@ describe("Queue", function()
     assert.equal(0, q:getting())
   end)
 
+  it("keeps the item when a put races the kill of the only getter", function()
+    local q = eventlet.Queue()
+    local getter = eventlet.spawn(function() return q:get() end)
+    eventlet.sleep(0)
+    -- the producer is ready before the kill wakes the getter, so it runs
+    -- while the getter's record is still queued but no longer parked
+    local producer = eventlet.spawn(function() return q:put("x") end)
+    eventlet.kill(getter)
+    assert.is_true(producer:wait())
+    assert.has_error(function() getter:wait() end)
+    assert.equal(1, q:qsize())
+    assert.equal("x", q:get(0))
+  end)
+
+  it("forgets a getter whose pending kill struck before it parked", function()
+    local q = eventlet.Queue()
+    local state = {}
+    local gt = eventlet.spawn(function()
+      eventlet.sleep(0)                   -- killed while ready here...
+      state.get = pcall(q.get, q)         -- ...so this get raises at once
+      state.slept = eventlet.sleep(0.05)  -- a later, unrelated wait
+    end)
+    eventlet.sleep(0)
+    eventlet.kill(gt)
+    assert.is_false(state.get)
+    local other = eventlet.spawn(function() return q:get() end)
+    eventlet.sleep(0)
+    assert.equal(1, q:getting())
+    assert.is_true(q:put("z"))            -- must not wake gt's sleep
+    assert.equal("z", other:wait())
+    gt:wait()
+    assert.equal(0, q:qsize())
+  end)
+
+  it("keeps the item when a put races a Timeout of the only getter", function()
+    local q = eventlet.Queue()
+    local getter = eventlet.spawn(function()
+      local _t <close> = eventlet.Timeout(0.01)
+      return pcall(q.get, q)
+    end)
+    local producer = eventlet.spawn(function()
+      -- busy until the getter's Timeout is due, then let the hub poll once:
+      -- both become ready in the same round, the producer first
+      local t0 = os.clock()
+      while os.clock() - t0 < 0.03 do end
+      return q:put("y")
+    end)
+    assert.is_true(producer:wait())
+    local ok, got = getter:wait()
+    if ok then  -- the getter ran first and took it: also correct
+      assert.equal("y", got)
+      assert.equal(0, q:qsize())
+    else
+      assert.is_true(eventlet.is_timeout(got))
+      assert.equal("y", q:get(0))
+    end
+  end)
+
   it("delivers an item to a woken getter even if it is killed before running", function()
     local q = eventlet.Queue()
     local received = {}
