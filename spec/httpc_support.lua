@@ -3,6 +3,7 @@
 -- and small servers written with eventlet itself whose every byte the
 -- spec controls (connection counting, stalls, malformed answers, proxy).
 local eventlet = require "eventlet"
+local net_support = require "net_support"
 
 local _M = {}
 
@@ -33,16 +34,12 @@ function _M.rmtree(dir)
   if dir and dir:match("^/tmp/httpc%-spec") then sh("rm -rf " .. dir) end
 end
 
---- A free TCP port on 127.0.0.1 (bound and released).
-function _M.free_port()
-  local l = assert(eventlet.listen("127.0.0.1:0"))
-  local _, port = l:getsockname()
-  l:close()
-  return port
-end
+--- A free TCP port on 127.0.0.1 (the network specs' helper).
+_M.free_port = net_support.free_port
 
---- A CA, a server certificate for DNS:localhost signed by it, and a
--- client certificate, in dir: ca.pem, server.pem/key, client.pem/key.
+--- A CA, a server certificate for DNS:localhost only (so 127.0.0.1 is a
+-- name mismatch; net_support's covers both) signed by it, and a client
+-- certificate, in dir: ca.pem, server.pem/key, client.pem/key.
 function _M.certs(dir)
   local q = "cd " .. dir .. " && "
   sh(q .. "openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=spec-ca"
@@ -60,13 +57,9 @@ function _M.certs(dir)
           client_cert = dir .. "/client.pem", client_key = dir .. "/client.key"}
 end
 
--- Wait until something accepts on 127.0.0.1:port.
+-- Wait until nginx accepts on 127.0.0.1:port; raise with its log if not.
 local function wait_listening(port, dir)
-  for _ = 1, 250 do
-    local s = eventlet.connect("127.0.0.1:" .. port, {timeout = 1})
-    if s then s:close() return true end
-    eventlet.sleep(0.02)
-  end
+  if net_support.wait_port(port, 5) then return true end
   local f = io.open(dir .. "/error.log")
   error("nginx did not start on port " .. port .. ": " .. (f and f:read("a") or ""))
 end
