@@ -13,12 +13,22 @@ local function pid()
 end
 local PID = pid()
 
---- How many fds this process has open.
+--- What this process has open: a count and a listing (fd -> target),
+-- without the pipe of the listing command itself (the newest pipe).
 function _M.fd_count()
-  local p = assert(io.popen("ls /proc/" .. PID .. "/fd | wc -l"))
-  local n = p:read("*n")
+  local p = assert(io.popen("ls -l /proc/" .. PID .. "/fd | awk 'NR>1{print $9, $11}'"))
+  local raw = p:read("a")
   p:close()
-  return n
+  local newest = 0
+  for inode in raw:gmatch("pipe:%[(%d+)%]") do newest = math.max(newest, tonumber(inode)) end
+  local lines, n = {}, 0
+  for line in raw:gmatch("[^\n]+") do
+    if not line:find("pipe:[" .. newest .. "]", 1, true) then
+      n = n + 1
+      lines[#lines + 1] = line
+    end
+  end
+  return n, table.concat(lines, "\n")
 end
 
 --- Run a shell command, failing loudly.

@@ -376,6 +376,23 @@ static int l_close(lua_State *L) {
   return 1;
 }
 
+/* sock:detach() -> fd: give up the fd without closing it (the socket
+ * reads as closed; buffered bytes are dropped).  [-0, +1, e] */
+static int l_detach(lua_State *L) {
+  eh_sock *s = eh_checksocket(L, 1);
+  int fd = s->fd;
+  if (s->tls) return luaL_error(L, "socket: cannot detach a TLS connection");
+  if (s->reader || s->writer) return luaL_error(L, "socket: cannot detach while in use");
+  ev_io_stop(s->hub->loop, &s->rio);
+  ev_io_stop(s->hub->loop, &s->wio);
+  s->fd = -1;
+  free(s->buf);
+  s->buf = NULL;
+  s->cap = s->off = s->len = 0;
+  lua_pushinteger(L, fd);
+  return 1;
+}
+
 /* sock:settimeout(s|nil) -> 1: seconds per wait; nil or negative waits
  * forever, 0 never waits.  [-0, +1, -] */
 static int l_settimeout(lua_State *L) {
@@ -422,7 +439,7 @@ static int l_tostring(lua_State *L) {
 }
 
 static const luaL_Reg socket_methods[] = {
-  {"close", l_close}, {"settimeout", l_settimeout},
+  {"close", l_close}, {"detach", l_detach}, {"settimeout", l_settimeout},
   {"gettimeout", l_gettimeout}, {"getfd", l_getfd}, {"dirty", l_dirty},
   {NULL, NULL}};
 
