@@ -232,6 +232,8 @@ describe("eventlet.logutil", function()
         return data and data:find("second")
       end))
       os.execute("kill " .. pid)
+      logutil.reset()
+      sink:close()   -- a sink object passed to configure stays the caller's
       local data = slurp(out)
       for _, p in ipairs{sock, out, pidfile} do os.remove(p) end
       -- local3 = 19 * 8; err = 3, warning = 4
@@ -239,7 +241,7 @@ describe("eventlet.logutil", function()
       assert.matches("<155>%a%a%a [ %d]%d %d%d:%d%d:%d%d spec%[" .. me .. "%]: " .. TIME ..
                      " ERROR " .. me .. " %[.-%] sys: to syslog", data)
       assert.matches("<156>.- spec%[" .. me .. "%]: .* WARN .* second", data)
-      assert.matches("SyslogSink %(spec %-> .*%.sock%)", tostring(sink))
+      assert.matches("SyslogSink %(spec %-> .*%.sock, closed%)", tostring(sink))
     end)
 
     it("syslog: reports a collector that is not there", function()
