@@ -8,6 +8,7 @@
 #include "socket.h"
 #include "tls.h"
 #include "workers.h"
+#include "http.h"
 #include "gzip.h"
 #include "process.h"
 #include "tpool.h"
@@ -99,6 +100,9 @@ static const struct {
   {NULL, eh_trace_funcs},
   {eh_open_process, eh_process_funcs},
   {eh_open_tpool, eh_tpool_funcs},
+  {eh_open_http, eh_http_funcs},
+  {NULL, eh_http_write_funcs},
+  {NULL, eh_http_sock_funcs},
   {eh_open_socket, eh_socket_funcs},
   {NULL, eh_sockaddr_funcs},
   {eh_open_tls, eh_tls_funcs},

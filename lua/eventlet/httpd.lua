@@ -1,0 +1,255 @@
+--- eventlet.httpd: the HTTP/1.1 server.
+--
+--   local httpd = require "eventlet.httpd"
+--   local srv = httpd.server("127.0.0.1:8080", function(req, res)
+--     return 200, {["Content-Type"] = "text/plain"}, "Hello, World!\n"
+--   end)
+--   srv:serve()                       -- or srv:start() and later srv:stop{grace = 5}
+--
+-- Heads are parsed and responses written in C (eventlet.core.http_*);
+-- this module owns policy: accepting, limits and timeouts, keep-alive,
+-- graceful stop, logging.  Pieces: httpd/connection.lua (one client),
+-- httpd/request.lua (req), httpd/response.lua (res), httpd/log.lua,
+-- httpd/workers.lua (workers = N).  See docs/httpd.md.
+local core = require "eventlet.core"
+local net = require "eventlet.net"
+local connection = require "eventlet.httpd.connection"
+local log = require "eventlet.httpd.log"
+
+local core_spawn = core.spawn
+local core_waiter = core.waiter
+local core_park = core.park
+local core_unpark = core.unpark
+local core_sleep = core.sleep
+local core_now = core.now
+local type = type
+local pairs = pairs
+local error = error
+local setmetatable = setmetatable
+local tostring = tostring
+local pcall = pcall
+local getmetatable = getmetatable
+
+local _M = {}
+
+local Server = {}
+Server.__index = Server
+_M.Server = Server
+
+--- Defaults of the options (seconds, bytes, counts).
+_M.defaults = {
+  max_request_line = 8192,      -- 414 past it
+  max_header_line = 8192,       -- 431
+  max_header_size = 65536,      -- 431 (the whole head)
+  max_headers = 100,            -- 431
+  max_body = 10 * 1024 * 1024,  -- 413
+  max_connections = 10000,      -- accepting pauses at that many
+  header_timeout = 30,          -- a head must arrive within this (slowloris): 408
+  idle_timeout = 75,            -- between keep-alive requests
+  body_timeout = 60,            -- each wait for body bytes
+  write_timeout = 60,           -- each wait to send
+  grace = 10,                   -- stop(): time in-flight requests get
+  log_x_forwarded_for = true,
+  debug = false,                -- tracebacks in 500 bodies
+}
+
+local EMFILE = {["too many open files"] = true, ["Too many open files"] = true}
+
+--- The pid of this process (for the startup line).
+local function getpid()
+  local f = io.open("/proc/self/stat")
+  if not f then return "?" end
+  local pid = f:read("n")
+  f:close()
+  return pid
+end
+
+--- Open (or take) the listening socket for sock_or_addr.
+local function listener(sock_or_addr, opts)
+  if type(sock_or_addr) == "userdata" then return sock_or_addr end
+  local sock, err = net.listen(sock_or_addr, {reuseport = opts.reuseport, backlog = opts.backlog or 1024})
+  if not sock then return nil, err end
+  if opts.tls then
+    return require("eventlet.tls").wrap_ssl(sock, opts.tls)
+  end
+  return sock
+end
+
+--- server(sock_or_addr, handler[, opts]) -> server | nil, err.  handler is
+-- function(req, res) or a site object with handle_request(req).  opts:
+-- see _M.defaults, plus log (false, a file, or function(line, req, res);
+-- default stderr), error_log, tls (wrap_ssl options, with an address),
+-- reuseport, backlog, scheme, server_name, workers (see serve()).
+function _M.server(sock_or_addr, handler, opts)
+  opts = opts or {}
+  local self = setmetatable({}, Server)
+  for k, v in pairs(_M.defaults) do self[k] = v end
+  for k, v in pairs(opts) do self[k] = v end
+  if type(handler) == "table" and handler.handle_request then
+    self.site = handler
+  elseif type(handler) ~= "function" and not (type(handler) == "table" and getmetatable(handler)
+                                              and getmetatable(handler).__call) then
+    error("httpd.server: handler must be a function or a site with handle_request", 2)
+  end
+  self.handler = handler
+  if opts.log == nil then self.log = log.default end
+  self.limits = {max_request_line = self.max_request_line, max_header_line = self.max_header_line,
+                 max_header_size = self.max_header_size, max_headers = self.max_headers,
+                 max_body = self.max_body}
+  if opts.server_name ~= nil then core.http_server_name(opts.server_name) end
+  if (opts.workers or 0) > 0 and type(sock_or_addr) ~= "userdata" then opts.reuseport = true end
+  local sock, err = listener(sock_or_addr, opts)
+  if not sock then return nil, err end
+  self.sock = sock
+  self.scheme = opts.scheme or (core.http_is_tls(sock) and "https" or "http")
+  self.conns, self.nconns = {}, 0
+  return self
+end
+
+--- address() -> host, port the server listens on.
+function Server:address()
+  return self.sock:getsockname()
+end
+
+--- url() -> "http://host:port" of the listener.
+function Server:url()
+  local host, port = self:address()
+  if port == nil then return self.scheme .. "+unix://" .. tostring(host) end
+  if host:find(":", 1, true) then host = "[" .. host .. "]" end
+  return ("%s://%s:%d"):format(self.scheme, host, port)
+end
+
+-- Book-keeping called by connection.lua.
+function Server:_track(conn)
+  self.conns[conn] = true
+end
+
+function Server:_untrack(conn)
+  self.conns[conn] = nil
+  self.nconns = self.nconns - 1
+  local w = self._slot_waiter
+  if w then
+    self._slot_waiter = nil
+    core_unpark(w, self._slot_seq)
+  end
+  w = self._drain_waiter
+  if w and self.nconns == 0 then
+    self._drain_waiter = nil
+    core_unpark(w, self._drain_seq)
+  end
+end
+
+--- Wait until fewer than max_connections are open.
+local function wait_for_slot(self)
+  while self.nconns >= self.max_connections and not self.stopping do
+    self._slot_waiter, self._slot_seq = core_waiter()
+    core_park(1, "httpd: connection limit")
+  end
+end
+
+--- The accept loop: one green thread per connection.
+local function accept_loop(self)
+  local sock, backoff = self.sock, 0.01
+  while not self.stopping do
+    wait_for_slot(self)
+    if self.stopping then break end
+    local client, addr = sock:accept()
+    if client then
+      backoff = 0.01
+      self.nconns = self.nconns + 1
+      core_spawn(connection.serve, self, client, addr)
+    elseif addr == "closed" or self.stopping then
+      break
+    elseif EMFILE[addr] then
+      core_sleep(backoff)
+      backoff = backoff < 1 and backoff * 2 or 1
+    elseif addr ~= "timeout" then
+      log.write(self, "httpd: accept: " .. tostring(addr))
+      core_sleep(0.01)
+    end
+  end
+end
+
+--- serve(): accept and serve until stop() (SIGTERM/SIGINT under the
+-- host trigger it); returns once stopped and drained.  With workers = N
+-- the process forks N workers sharing the port and supervises them.
+function Server:serve()
+  if (self.workers or 0) > 0 and not self._worker then
+    return require("eventlet.httpd.workers").supervise(self)
+  end
+  local eventlet = require "eventlet"
+  if self.log and not self._worker then
+    log.write(self, ("(%s) httpd starting up on %s"):format(getpid(), self:url()))
+  end
+  local hook = eventlet.on_exit(function() self:stop() end)
+  self._accepting = core.getcurrent()
+  local ok, err = pcall(accept_loop, self)
+  self._accepting = nil
+  eventlet.cancel_on_exit(hook)
+  if not ok then
+    self:stop({grace = 0})
+    error(err, 0)
+  end
+  if self.stopping and not self.stopped then
+    self._serve_waiter, self._serve_seq = core_waiter()
+    core_park(nil, "httpd: stopping")
+  end
+end
+
+--- start() -> self: serve() in a new green thread.
+function Server:start()
+  self._thread = core_spawn(self.serve, self)
+  return self
+end
+
+--- stop([{grace = s}]): stop accepting, close idle keep-alive
+-- connections now, let in-flight requests finish (their responses say
+-- Connection: close) for up to grace seconds, then kill what remains.
+-- Returns when every connection is gone.
+function Server:stop(opts)
+  if self.stopped then return end
+  if self.stopping then          -- another stop() is draining: wait for it
+    while not self.stopped do core_sleep(0.01) end
+    return
+  end
+  local grace = opts and opts.grace or self.grace
+  self.stopping = true
+  self.sock:close()
+  for conn in pairs(self.conns) do
+    if conn.idle then conn.sock:close() end
+  end
+  local w = self._slot_waiter
+  if w then self._slot_waiter = nil core_unpark(w, self._slot_seq) end
+  local me = core.getcurrent()     -- a handler may stop its own server
+  local mine = 0
+  for conn in pairs(self.conns) do
+    if conn.thread == me then mine = 1 end
+  end
+  local deadline = core_now() + grace
+  while self.nconns > mine and core_now() < deadline do
+    self._drain_waiter, self._drain_seq = core_waiter()
+    core_park(deadline - core_now(), "httpd: draining")
+  end
+  self._drain_waiter = nil
+  for conn in pairs(self.conns) do
+    if conn.thread ~= me then
+      conn.killed = true
+      core.kill(conn.thread)
+    end
+  end
+  while self.nconns > mine do core_sleep(0.001) end
+  self.stopped = true
+  if self.log and not self._worker then log.write(self, "httpd exiting") end
+  w = self._serve_waiter
+  if w then self._serve_waiter = nil core_unpark(w, self._serve_seq) end
+end
+
+--- serve(sock_or_addr, handler[, opts]): server(...):serve() in one call
+-- (eventlet.wsgi.server style: blocks until stopped).
+function _M.serve(sock_or_addr, handler, opts)
+  local srv, err = _M.server(sock_or_addr, handler, opts)
+  if not srv then error("httpd.serve: " .. tostring(err), 2) end
+  return srv:serve()
+end
+
+return _M

@@ -1,0 +1,148 @@
+--- eventlet.httpd.connection: one client connection, served by its own
+-- green thread: read a head (in C, straight from the socket buffer),
+-- call the handler, frame the response, drain what the handler left of
+-- the body, and go round again while keep-alive lasts.
+local core = require "eventlet.core"
+local Request = require "eventlet.httpd.request"
+local Response = require "eventlet.httpd.response"
+local log = require "eventlet.httpd.log"
+
+local http_parser = core.http_parser
+local http_read_head = core.http_read_head
+local http_send = core.http_send
+local core_now = core.now
+local traceback = debug.traceback
+local xpcall = xpcall
+local pcall = pcall
+local type = type
+local tostring = tostring
+local tonumber = tonumber
+local ipairs = ipairs
+local error = error
+local str_lower = string.lower
+
+local _M = {}
+
+local F_CLOSE = 0x01
+local PLAIN = {["Content-Type"] = "text/plain; charset=utf-8"}
+
+--- Split "host:port" (or "[v6]:port") as accept() reports a peer.
+local function split_peer(addr)
+  if type(addr) ~= "string" then return nil, nil end
+  local host, port = addr:match("^%[?(.-)%]?:(%d+)$")
+  if not host then return addr, nil end
+  return host, tonumber(port)
+end
+
+--- Answer a request we could not parse, and log it: the connection closes.
+local function reject(server, conn, status, reason)
+  local n = http_send(conn.sock, status, PLAIN, reason .. "\n", F_CLOSE)
+  if server.log then
+    local req = {remote_addr = conn.remote_addr, headers = {}}
+    local res = {status = status, bytes = n or 0}
+    log.write(server, log.line(server, req, res, core_now()) .. " (" .. reason .. ")", req, res)
+  end
+end
+
+--- Report a handler's error on the server log (stderr by default).
+local function report(server, req, err)
+  local sink = server.error_log
+  if sink == false then return end
+  local line = ("httpd: error handling %s %s: %s"):format(req.method, req.raw_path, tostring(err))
+  if type(sink) == "function" then sink(line) else (sink or io.stderr):write(line, "\n") end
+end
+
+--- Call the handler: a function(req, res) or a site with handle_request.
+local function call_handler(server, req, res)
+  local site = server.site
+  if site then return site:handle_request(req) end
+  return server.handler(req, res)
+end
+
+--- Keep the traceback of a handler error (a kill passes untouched).
+local function on_error(e)
+  if type(e) == "string" then return traceback(e, 2) end
+  return e
+end
+
+--- The handler failed: a 500 (or the body's own error status) if the
+-- head has not gone out, else the connection is cut.
+local function handler_failed(server, conn, req, res, err)
+  if conn.killed or core.is_timeout(err) and conn.server.stopping then error(err, 0) end
+  report(server, req, err)
+  if res.headers_sent then
+    conn.closing = true
+    return
+  end
+  local body_error = req.body_error
+  if body_error then return res:fail(body_error.status, body_error.reason .. "\n") end
+  res:fail(500, server.debug and (tostring(err) .. "\n") or "Internal Server Error\n")
+end
+
+--- Run the request's posthooks, each protected.
+local function run_posthooks(server, req, res)
+  for _, fn in ipairs(req.posthooks) do
+    local ok, err = pcall(fn, req, res)
+    if not ok then report(server, req, err) end
+  end
+end
+
+--- Serve one parsed request on conn.
+local function handle(server, conn, req)
+  local started = core_now()
+  req.remote_addr, req.remote_port, req.scheme = conn.remote_addr, conn.remote_port, server.scheme
+  req._conn, req._pending = conn, ""
+  req._done = conn.parser:state() ~= "body"
+  if not req._done then
+    local expect = req.headers.expect
+    if expect and req.version == "1.1" and str_lower(expect) == "100-continue" then
+      conn.continue_pending = true
+    end
+  end
+  local res = Response.new(conn, req)
+  req._res = res
+  local ok, status, headers, body = xpcall(call_handler, on_error, server, req, res)
+  if not ok then
+    handler_failed(server, conn, req, res, status)
+  elseif status ~= nil and not res.finished then
+    if res.headers_sent then error("httpd: handler returned a response after writing one", 0) end
+    res:send_result(status, headers, body)
+  elseif not res.finished then
+    res:finish()
+  end
+  if req.posthooks then run_posthooks(server, req, res) end
+  if server.log then log.access(server, req, res, started) end
+  if not conn.closing and not req._done then
+    if not req:discard() then conn.closing = true end
+  end
+end
+
+--- serve(server, sock, addr): the life of one connection; always closes
+-- sock and leaves the server's books balanced.
+function _M.serve(server, sock, addr)
+  local conn = {server = server, sock = sock, thread = core.getcurrent(), idle = true,
+                closing = false, continue_pending = false,
+                parser = http_parser("request", server.limits, Request)}
+  conn.remote_addr, conn.remote_port = split_peer(addr)
+  server:_track(conn)
+  sock:settimeout(server.write_timeout)
+  local ok, err = pcall(function()
+    local wait = server.header_timeout
+    while not conn.closing and not server.stopping do
+      conn.idle = true
+      local req, status, reason = http_read_head(conn.parser, sock, wait, server.header_timeout)
+      conn.idle = false
+      if not req then
+        if type(status) == "number" then reject(server, conn, status, reason) end
+        break
+      end
+      handle(server, conn, req)
+      wait = server.idle_timeout
+    end
+  end)
+  sock:close()
+  server:_untrack(conn)
+  if not ok and not conn.killed then error(err, 0) end
+end
+
+return _M

@@ -1,0 +1,209 @@
+--- eventlet.httpd.response: the `res` a handler writes to, and the one
+-- place that decides how a response is framed on the wire.
+--
+--   res.status = 201; res:header("Content-Type", "text/plain")
+--   res:write("part 1")          -- chunked (HTTP/1.1) or close-delimited (1.0)
+--   res:finish("the end")        -- or res:finish() / return status, headers, body
+--
+-- The head, the Date/Server/Content-Length/Connection headers and the
+-- first body bytes go out in one writev (eventlet.core.http_send).
+local core = require "eventlet.core"
+
+local http_send = core.http_send
+local http_send_chunk = core.http_send_chunk
+local type = type
+local tonumber = tonumber
+local tostring = tostring
+local concat = table.concat
+local setmetatable = setmetatable
+local error = error
+local pairs = pairs
+local next = next
+local select = select
+local str_lower = string.lower
+
+-- Flags of core.http_send (src/http_write.h).
+local F_CLOSE, F_KEEPALIVE, F_CHUNKED, F_NOBODY, F_NOLENGTH = 0x01, 0x02, 0x04, 0x08, 0x10
+local SEEN_LENGTH, SEEN_USER_CLOSE = 0x08, 0x20
+
+local Response = {}
+Response.__index = Response
+
+--- The key under which headers holds name, compared case-insensitively.
+local function find_header(headers, name)
+  if headers[name] ~= nil then return name end
+  local lname = str_lower(name)
+  for k in pairs(headers) do
+    if type(k) == "string" and str_lower(k) == lname then return k end
+  end
+  return nil
+end
+
+--- Response.new(conn, req) -> the res object of one request.
+function Response.new(conn, req)
+  return setmetatable({_conn = conn, _req = req, status = 200, headers = {},
+                       headers_sent = false, finished = false, bytes = 0}, Response)
+end
+
+--- The status code of a status given as a number or "404 Not Found".
+local function status_code(status)
+  if type(status) == "number" then return status end
+  local code = tonumber(tostring(status):match("^(%d%d%d)"))
+  if not code then error("httpd: invalid status " .. tostring(status), 3) end
+  return code
+end
+
+--- The framing flags of a response to req on conn.
+local function flags_for(conn, req, code)
+  local f = 0
+  if conn.closing or conn.continue_pending or not req.keep_alive or conn.server.stopping then
+    conn.closing = true
+    f = F_CLOSE
+  elseif req.version == "1.0" then
+    f = F_KEEPALIVE
+  end
+  if code < 200 or code == 204 or code == 304 then
+    f = f | F_NOBODY | F_NOLENGTH
+  elseif req.method == "HEAD" then
+    f = f | F_NOBODY
+  end
+  return f
+end
+
+--- Send a head (and a first body piece); record what went out.
+local function send(self, status, headers, body, flags)
+  local conn = self._conn
+  local n, seen = http_send(conn.sock, status, headers, body, flags)
+  self.headers_sent = true
+  self.status = status
+  if not n then
+    conn.closing = true
+    return nil, seen
+  end
+  self.bytes = self.bytes + n
+  if seen & SEEN_USER_CLOSE ~= 0 then conn.closing = true end
+  return seen
+end
+
+--- header(name[, value]) -> value: set a header, replacing one of the
+-- same name in any case (nil removes it; a list sends one line per item,
+-- as Set-Cookie needs); without value, return the current one.  Names
+-- go out as written.
+function Response:header(name, ...)
+  local headers = self.headers
+  local key = find_header(headers, name)
+  if select("#", ...) == 0 then return key and headers[key] end
+  if self.headers_sent then error("httpd: headers already sent", 2) end
+  if key then headers[key] = nil end
+  headers[name] = ...
+  return ...
+end
+
+--- Start a streamed body: send the head with the right framing.
+local function start_stream(self, first)
+  local req, conn = self._req, self._conn
+  local code = status_code(self.status)
+  local flags = flags_for(conn, req, code)
+  if flags & F_NOBODY ~= 0 then
+    self._mode = "none"
+  elseif find_header(self.headers, "content-length") then
+    self._mode = "raw"
+  elseif req.version == "1.1" then
+    self._mode = "chunked"
+    flags = flags | F_CHUNKED
+  else
+    self._mode = "raw"            -- HTTP/1.0: delimited by closing
+    conn.closing = true
+    flags = (flags | F_CLOSE | F_NOLENGTH) & ~F_KEEPALIVE
+  end
+  local seen, err = send(self, self.status, self.headers, first, flags)
+  if not seen then return nil, err end
+  if self._mode == "raw" and seen & SEEN_LENGTH == 0 and flags & F_NOLENGTH == 0 then
+    conn.closing = true
+  end
+  return true
+end
+
+--- write(chunk) -> true | nil, err: send part of the body, the head
+-- first if it has not gone out yet.
+function Response:write(chunk)
+  if self.finished then error("httpd: response already finished", 2) end
+  chunk = tostring(chunk)
+  if not self.headers_sent then return start_stream(self, chunk) end
+  if chunk == "" or self._mode == "none" then return true end
+  local conn = self._conn
+  local ok, err
+  if self._mode == "chunked" then
+    ok, err = http_send_chunk(conn.sock, chunk)
+  else
+    ok, err = conn.sock:send(chunk)
+  end
+  if not ok then conn.closing = true return nil, err end
+  self.bytes = self.bytes + #chunk
+  return true
+end
+
+--- finish([body]) -> true | nil, err: end the response.  Before any
+-- write, body is the whole body (Content-Length is set); after writes it
+-- is the last piece.
+function Response:finish(body)
+  if self.finished then return true end
+  if not self.headers_sent then
+    self.finished = true
+    local code = status_code(self.status)
+    local seen, err = send(self, self.status, self.headers, body and tostring(body) or "",
+                           flags_for(self._conn, self._req, code))
+    if not seen then return nil, err end
+    return true
+  end
+  if body ~= nil and body ~= "" then
+    local ok, err = self:write(body)
+    if not ok then self.finished = true return nil, err end
+  end
+  self.finished = true
+  if self._mode == "chunked" then
+    local ok, err = http_send_chunk(self._conn.sock, "", true)
+    if not ok then self._conn.closing = true return nil, err end
+    self.bytes = self.bytes + 5
+  end
+  return true
+end
+
+--- Send what a handler returned: status, headers, body where body is a
+-- string, a list of strings, or an iterator function of pieces.
+function Response:send_result(status, headers, body)
+  if headers then
+    if next(self.headers) == nil then
+      self.headers = headers          -- the common case: no copy
+    else
+      for k, v in pairs(headers) do
+        if type(k) == "string" then self:header(k, v)
+        elseif type(v) == "table" then self:header(v[1], v[2]) end
+      end
+    end
+  end
+  self.status = status
+  if type(body) == "function" then
+    for piece in body do
+      local ok, err = self:write(piece)
+      if not ok then return nil, err end
+    end
+    return self:finish()
+  end
+  if type(body) == "table" then body = concat(body) end
+  return self:finish(body)
+end
+
+--- Send a plain-text error answer that closes the connection (bad
+-- request, limits, handler failure before the head went out).
+function Response:fail(status, text)
+  self._conn.closing = true
+  self.headers = {["Content-Type"] = "text/plain; charset=utf-8"}
+  self.status = status
+  return self:finish(text or "")
+end
+
+Response.find_header = find_header
+Response.status_code = status_code
+
+return Response

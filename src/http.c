@@ -1,0 +1,526 @@
+/*
+ * http.c -- the llhttp binding: HTTP/1.x heads into Lua tables, bodies
+ * decoded piece by piece, limits enforced before llhttp sees a byte.
+ *
+ * A head is parsed only once it is complete in the buffer: scan_head()
+ * walks it line by line (incrementally, so a slow client costs O(n)),
+ * enforcing the line, size and count limits and rejecting what llhttp's
+ * lenient build would let through -- bare LF line ends and obs-fold --
+ * then llhttp runs over the whole head in one execute, its callbacks
+ * filling the message table directly.  llhttp pauses at the end of the
+ * head and again at the end of the message, so bytes of a pipelined
+ * request never get eaten.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <ctype.h>
+#include <strings.h>
+
+#include "http.h"
+
+#define DEFAULT_LINE 8192
+#define DEFAULT_HEADER_SIZE 65536
+#define DEFAULT_HEADERS 100
+
+/* Bytes allowed in a header field name (RFC 9110 tchar). */
+static const char tchar[256] = {
+  ['!'] = 1, ['#'] = 1, ['$'] = 1, ['%'] = 1, ['&'] = 1, ['\''] = 1, ['*'] = 1,
+  ['+'] = 1, ['-'] = 1, ['.'] = 1, ['^'] = 1, ['_'] = 1, ['`'] = 1, ['|'] = 1,
+  ['~'] = 1,
+  ['0'] = 1, ['1'] = 1, ['2'] = 1, ['3'] = 1, ['4'] = 1, ['5'] = 1, ['6'] = 1,
+  ['7'] = 1, ['8'] = 1, ['9'] = 1,
+  ['A'] = 1, ['B'] = 1, ['C'] = 1, ['D'] = 1, ['E'] = 1, ['F'] = 1, ['G'] = 1,
+  ['H'] = 1, ['I'] = 1, ['J'] = 1, ['K'] = 1, ['L'] = 1, ['M'] = 1, ['N'] = 1,
+  ['O'] = 1, ['P'] = 1, ['Q'] = 1, ['R'] = 1, ['S'] = 1, ['T'] = 1, ['U'] = 1,
+  ['V'] = 1, ['W'] = 1, ['X'] = 1, ['Y'] = 1, ['Z'] = 1,
+  ['a'] = 1, ['b'] = 1, ['c'] = 1, ['d'] = 1, ['e'] = 1, ['f'] = 1, ['g'] = 1,
+  ['h'] = 1, ['i'] = 1, ['j'] = 1, ['k'] = 1, ['l'] = 1, ['m'] = 1, ['n'] = 1,
+  ['o'] = 1, ['p'] = 1, ['q'] = 1, ['r'] = 1, ['s'] = 1, ['t'] = 1, ['u'] = 1,
+  ['v'] = 1, ['w'] = 1, ['x'] = 1, ['y'] = 1, ['z'] = 1};
+
+/* Fill lim with the defaults: 8 KiB lines, 64 KiB heads, 100 headers,
+ * unlimited bodies (servers set their own). */
+void eh_http_default_limits(eh_http_limits *lim) {
+  lim->line = DEFAULT_LINE;
+  lim->header_line = DEFAULT_LINE;
+  lim->header_size = DEFAULT_HEADER_SIZE;
+  lim->headers = DEFAULT_HEADERS;
+  lim->body = UINT64_MAX;
+}
+
+/* Read one positive limit field of the table at idx into *out. */
+static void read_limit(lua_State *L, int idx, const char *name, uint64_t *out) {
+  int isnum;
+  lua_Integer v;
+  if (lua_getfield(L, idx, name) != LUA_TNIL) {
+    v = lua_tointegerx(L, -1, &isnum);
+    if (!isnum || v < 0) luaL_error(L, "limit %s must be a non-negative integer", name);
+    *out = (uint64_t)v;
+  }
+  lua_pop(L, 1);
+}
+
+/* Read limits from the table at idx (missing fields keep their value):
+ * max_request_line, max_header_line, max_header_size, max_headers,
+ * max_body. */
+void eh_http_read_limits(lua_State *L, int idx, eh_http_limits *lim) {
+  uint64_t v[5] = {lim->line, lim->header_line, lim->header_size, lim->headers, lim->body};
+  if (lua_isnoneornil(L, idx)) return;
+  luaL_checktype(L, idx, LUA_TTABLE);
+  read_limit(L, idx, "max_request_line", &v[0]);
+  read_limit(L, idx, "max_header_line", &v[1]);
+  read_limit(L, idx, "max_header_size", &v[2]);
+  read_limit(L, idx, "max_headers", &v[3]);
+  read_limit(L, idx, "max_body", &v[4]);
+  lim->line = (size_t)v[0];
+  lim->header_line = (size_t)v[1];
+  lim->header_size = (size_t)v[2];
+  lim->headers = (size_t)v[3];
+  lim->body = v[4];
+}
+
+/* Record an error to answer with `status` and stop the parse. */
+static int fail(eh_http *h, int status, const char *reason) {
+  h->status = status;
+  h->reason = reason;
+  return EH_HTTP_ERROR;
+}
+
+/* Reset the per-message state (between messages on one connection). */
+static void reset_message(eh_http *h) {
+  h->scanned = h->line_start = h->nlines = 0;
+  h->body_seen = 0;
+  h->phase = EH_HTTP_PHASE_HEAD;
+}
+
+/* ---- the head scan: limits, bare LF, obs-fold ---- */
+
+/* Check the length of the line being scanned (len bytes so far). */
+static int check_line(eh_http *h, size_t len) {
+  if (h->nlines == 0) {
+    if (len > h->lim.line)
+      return fail(h, h->p.type == HTTP_REQUEST ? 414 : 400,
+                  h->p.type == HTTP_REQUEST ? "request line too long" : "status line too long");
+  } else if (len > h->lim.header_line) {
+    return fail(h, 431, "header line too long");
+  }
+  return EH_HTTP_MORE;
+}
+
+/* Walk the head in buf[0..len) from where the last call stopped; DONE
+ * with *headlen set once the empty line ending it is found. */
+static int scan_head(eh_http *h, const char *buf, size_t len, size_t *headlen) {
+  size_t i = h->scanned;
+  while (i < len) {
+    const char *nl = (const char *)memchr(buf + i, '\n', len - i);
+    size_t end, linelen;
+    if (nl == NULL) break;
+    end = (size_t)(nl - buf);
+    if (end == h->line_start || buf[end - 1] != '\r')
+      return fail(h, 400, "bare LF in head");
+    linelen = end - 1 - h->line_start;
+    if (check_line(h, linelen) == EH_HTTP_ERROR) return EH_HTTP_ERROR;
+    if (end + 1 > h->lim.header_size) return fail(h, 431, "request header fields too large");
+    if (linelen == 0) {
+      *headlen = end + 1;
+      return EH_HTTP_DONE;
+    }
+    if (h->nlines > 0 && (buf[h->line_start] == ' ' || buf[h->line_start] == '\t'))
+      return fail(h, 400, "obsolete line folding in header");
+    if (h->nlines++ > h->lim.headers) return fail(h, 431, "too many header fields");
+    h->line_start = i = end + 1;
+  }
+  h->scanned = len;
+  if (check_line(h, len - h->line_start) == EH_HTTP_ERROR) return EH_HTTP_ERROR;
+  if (len > h->lim.header_size) return fail(h, 431, "request header fields too large");
+  return EH_HTTP_MORE;
+}
+
+/* ---- llhttp callbacks ---- */
+
+/* Remember the request target (one span: the head is whole). */
+static int on_url(llhttp_t *p, const char *at, size_t n) {
+  eh_http *h = (eh_http *)p->data;
+  if (h->url == NULL) h->url = at;
+  h->url_len = (size_t)(at + n - h->url);
+  return 0;
+}
+
+/* Remember a header field name; only tokens are accepted. */
+static int on_header_field(llhttp_t *p, const char *at, size_t n) {
+  eh_http *h = (eh_http *)p->data;
+  size_t i;
+  if (h->phase != EH_HTTP_PHASE_HEAD) {  /* a trailer: counted, dropped */
+    h->body_seen += n;
+    return h->body_seen > h->lim.body ? -1 : 0;
+  }
+  for (i = 0; i < n; i++)
+    if (!tchar[(unsigned char)at[i]]) {
+      fail(h, 400, "invalid header field name");
+      return -1;
+    }
+  if (h->field == NULL) h->field = at;
+  h->field_len = (size_t)(at + n - h->field);
+  return 0;
+}
+
+/* Remember a header value span. */
+static int on_header_value(llhttp_t *p, const char *at, size_t n) {
+  eh_http *h = (eh_http *)p->data;
+  if (h->phase != EH_HTTP_PHASE_HEAD) {
+    h->body_seen += n;
+    return h->body_seen > h->lim.body ? -1 : 0;
+  }
+  if (h->value == NULL) h->value = at;
+  h->value_len = (size_t)(at + n - h->value);
+  return 0;
+}
+
+/* Push the lowercase form of a header name.  [-0, +1, m] */
+static void push_lower(lua_State *L, const char *s, size_t n) {
+  char small[64];
+  luaL_Buffer b;
+  char *d = n <= sizeof small ? small : luaL_buffinitsize(L, &b, n);
+  size_t i;
+  for (i = 0; i < n; i++) d[i] = (char)tolower((unsigned char)s[i]);
+  if (d == small) lua_pushlstring(L, small, n);
+  else luaL_pushresultsize(&b, n);
+}
+
+/* Store a complete field: raw pair appended, value set or joined
+ * (", " per RFC 9110; "; " for Cookie) under the lowercase name. */
+static int on_header_value_complete(llhttp_t *p) {
+  eh_http *h = (eh_http *)p->data;
+  lua_State *L = h->L;
+  size_t vlen = h->value_len;
+  if (h->phase != EH_HTTP_PHASE_HEAD) return 0;
+  while (vlen > 0 && (h->value[vlen - 1] == ' ' || h->value[vlen - 1] == '\t')) vlen--;
+  lua_pushlstring(L, h->field, h->field_len);
+  lua_rawseti(L, h->raw_idx, ++h->nraw);
+  lua_pushlstring(L, h->value ? h->value : "", vlen);
+  lua_pushvalue(L, -1);
+  lua_rawseti(L, h->raw_idx, ++h->nraw);
+  push_lower(L, h->field, h->field_len);                  /* value key */
+  lua_pushvalue(L, -1);
+  if (lua_rawget(L, h->headers_idx) == LUA_TSTRING) {     /* value key old */
+    int cookie = h->field_len == 6 && strncasecmp(h->field, "cookie", 6) == 0;
+    lua_pushstring(L, cookie ? "; " : ", ");
+    lua_pushvalue(L, -4);
+    lua_concat(L, 3);                                     /* value key joined */
+    lua_replace(L, -3);                                   /* joined key */
+  } else {
+    lua_pop(L, 1);                                        /* value key */
+  }
+  lua_insert(L, -2);                                      /* key value */
+  lua_rawset(L, h->headers_idx);
+  h->field = h->value = NULL;
+  h->field_len = h->value_len = 0;
+  return 0;
+}
+
+/* End of the head: pause so the caller gets control with the parser
+ * standing at the first body byte. */
+static int on_headers_complete(llhttp_t *p) {
+  eh_http *h = (eh_http *)p->data;
+  if (h->phase != EH_HTTP_PHASE_HEAD) return 0;
+  return h->skip_body ? 1 : HPE_PAUSED;
+}
+
+/* Collect a body span: the first one as a pointer, more in a buffer. */
+static int on_body(llhttp_t *p, const char *at, size_t n) {
+  eh_http *h = (eh_http *)p->data;
+  h->body_seen += n;
+  if (h->body_seen > h->lim.body) {
+    fail(h, 413, "request body too large");
+    return -1;
+  }
+  if (h->span == NULL && h->bb == NULL) {
+    h->span = at;
+    h->span_len = n;
+  } else {
+    if (h->bb == NULL) return -1;  /* no buffer: cannot happen in body() */
+    if (h->span) {
+      luaL_addlstring(h->bb, h->span, h->span_len);
+      h->span = NULL;
+    }
+    luaL_addlstring(h->bb, at, n);
+  }
+  return 0;
+}
+
+/* End of the message: pause so what follows stays unread. */
+static int on_message_complete(llhttp_t *p) {
+  eh_http *h = (eh_http *)p->data;
+  h->complete = 1;
+  return HPE_PAUSED;
+}
+
+static llhttp_settings_t settings = {
+  .on_url = on_url,
+  .on_status = on_url,           /* the reason phrase, for responses */
+  .on_header_field = on_header_field,
+  .on_header_value = on_header_value,
+  .on_header_value_complete = on_header_value_complete,
+  .on_headers_complete = on_headers_complete,
+  .on_body = on_body,
+  .on_message_complete = on_message_complete,
+};
+
+/* Initialise a parser record of the given llhttp type. */
+void eh_http_init(eh_http *h, llhttp_type_t type, const eh_http_limits *lim) {
+  memset(h, 0, sizeof *h);
+  llhttp_init(&h->p, type, &settings);
+  h->p.data = h;
+  h->lim = *lim;
+  reset_message(h);
+}
+
+/* ---- the message table ---- */
+
+/* Push a percent-decoded copy of s[0..n); NULL-free (a %00 fails). */
+static int push_decoded(lua_State *L, const char *s, size_t n) {
+  luaL_Buffer b;
+  size_t i;
+  if (memchr(s, '%', n) == NULL) {
+    lua_pushlstring(L, s, n);
+    return 1;
+  }
+  luaL_buffinitsize(L, &b, n);
+  for (i = 0; i < n; i++) {
+    if (s[i] == '%' && i + 2 < n && isxdigit((unsigned char)s[i + 1]) &&
+        isxdigit((unsigned char)s[i + 2])) {
+      char hex[3] = {s[i + 1], s[i + 2], 0};
+      char c = (char)strtol(hex, NULL, 16);
+      if (c == '\0') { luaL_pushresult(&b); lua_pop(L, 1); return 0; }
+      luaL_addchar(&b, c);
+      i += 2;
+    } else {
+      luaL_addchar(&b, s[i]);
+    }
+  }
+  luaL_pushresult(&b);
+  return 1;
+}
+
+/* Set path (decoded), raw_path and query from the request target. */
+static int set_target(lua_State *L, eh_http *h, int msg) {
+  const char *u = h->url, *q, *hash, *path = u;
+  size_t n = h->url_len, plen;
+  if (u == NULL) return fail(h, 400, "missing request target");
+  lua_pushlstring(L, u, n);
+  lua_setfield(L, msg, "raw_path");
+  if (n > 7 && (strncmp(u, "http://", 7) == 0 || strncmp(u, "https://", 8) == 0)) {
+    const char *slash = (const char *)memchr(u + 8, '/', n - 8);
+    lua_pushlstring(L, u, n);
+    lua_setfield(L, msg, "absolute_uri");
+    path = slash ? slash : "/";
+    n = slash ? n - (size_t)(slash - u) : 1;
+  }
+  hash = (const char *)memchr(path, '#', n);
+  if (hash) n = (size_t)(hash - path);
+  q = (const char *)memchr(path, '?', n);
+  plen = q ? (size_t)(q - path) : n;
+  if (!push_decoded(L, path, plen)) return fail(h, 400, "NUL byte in request path");
+  lua_setfield(L, msg, "path");
+  if (q) {
+    lua_pushlstring(L, q + 1, n - plen - 1);
+    lua_setfield(L, msg, "query");
+  }
+  return EH_HTTP_DONE;
+}
+
+/* Fill the message fields llhttp learnt from the head. */
+static int set_fields(lua_State *L, eh_http *h, int msg) {
+  llhttp_t *p = &h->p;
+  int chunked = (p->flags & F_CHUNKED) != 0;
+  int has_length = (p->flags & F_CONTENT_LENGTH) != 0;
+  if (p->http_major == 1 && p->http_minor == 1) lua_pushliteral(L, "1.1");
+  else if (p->http_major == 1 && p->http_minor == 0) lua_pushliteral(L, "1.0");
+  else lua_pushfstring(L, "%d.%d", (int)p->http_major, (int)p->http_minor);
+  lua_setfield(L, msg, "version");
+  if (p->type == HTTP_REQUEST) {
+    if (p->http_major != 1) return fail(h, 505, "HTTP version not supported");
+    lua_pushstring(L, llhttp_method_name((llhttp_method_t)p->method));
+    lua_setfield(L, msg, "method");
+    if (set_target(L, h, msg) == EH_HTTP_ERROR) return EH_HTTP_ERROR;
+    if ((p->flags & F_TRANSFER_ENCODING) && !chunked)
+      return fail(h, 400, "request Transfer-Encoding must end in chunked");
+    if (has_length && p->content_length > h->lim.body)
+      return fail(h, 413, "request body too large");
+  } else {
+    lua_pushinteger(L, p->status_code);
+    lua_setfield(L, msg, "status");
+    lua_pushlstring(L, h->url ? h->url : "", h->url ? h->url_len : 0);
+    lua_setfield(L, msg, "reason");
+  }
+  lua_pushboolean(L, llhttp_should_keep_alive(p));
+  lua_setfield(L, msg, "keep_alive");
+  if (has_length) {
+    lua_pushinteger(L, (lua_Integer)p->content_length);
+    lua_setfield(L, msg, "content_length");
+  }
+  if (chunked) {
+    lua_pushboolean(L, 1);
+    lua_setfield(L, msg, "chunked");
+  }
+  if (p->upgrade) {
+    lua_pushboolean(L, 1);
+    lua_setfield(L, msg, "upgrade");
+  }
+  return EH_HTTP_DONE;
+}
+
+/* Whether the message just headed carries a body to read. */
+static int has_body(eh_http *h) {
+  llhttp_t *p = &h->p;
+  if (h->skip_body) return 0;
+  if (p->flags & F_CHUNKED) return 1;
+  if (p->flags & F_CONTENT_LENGTH) return p->content_length > 0;
+  if (p->type == HTTP_RESPONSE) return llhttp_message_needs_eof(p);
+  return 0;
+}
+
+/* Translate an llhttp error into status 400 with its reason. */
+static int llhttp_failure(eh_http *h, llhttp_errno_t err) {
+  if (h->status) return EH_HTTP_ERROR;
+  if (err == HPE_USER && h->body_seen > h->lim.body) return fail(h, 413, "body too large");
+  if (err == HPE_INVALID_VERSION) return fail(h, 505, "HTTP version not supported");
+  return fail(h, 400, llhttp_get_error_reason(&h->p) ? llhttp_get_error_reason(&h->p)
+                                                    : llhttp_errno_name(err));
+}
+
+/* Run llhttp over the head just scanned, building the message table on
+ * the stack; leaves the parser at the body (or past a bodiless message).
+ * [-0, +1, m] on DONE, [-0, +0, m] otherwise. */
+static int parse_head(lua_State *L, eh_http *h, const char *buf, size_t headlen) {
+  llhttp_errno_t err;
+  int msg;
+  lua_createtable(L, 0, 12);
+  msg = lua_gettop(L);
+  lua_createtable(L, 0, 4);
+  luaL_setmetatable(L, EH_HTTP_HEADERS_MT);
+  h->headers_idx = lua_gettop(L);
+  lua_createtable(L, 8, 0);
+  h->raw_idx = lua_gettop(L);
+  h->nraw = 0;
+  h->url = h->field = h->value = NULL;
+  h->url_len = h->field_len = h->value_len = 0;
+  h->L = L;
+  h->complete = 0;
+  err = llhttp_execute(&h->p, buf, headlen);
+  if (err != HPE_PAUSED || llhttp_get_error_pos(&h->p) != buf + headlen) {
+    lua_settop(L, msg - 1);
+    return llhttp_failure(h, err == HPE_PAUSED ? HPE_INTERNAL : err);
+  }
+  llhttp_resume(&h->p);
+  lua_setfield(L, msg, "headers_raw");
+  lua_setfield(L, msg, "headers");
+  if (set_fields(L, h, msg) == EH_HTTP_ERROR) {
+    lua_settop(L, msg - 1);
+    return EH_HTTP_ERROR;
+  }
+  return EH_HTTP_DONE;
+}
+
+/* Finish a bodiless message inside llhttp so the next one can start. */
+static int skip_to_next(eh_http *h, const char *at) {
+  llhttp_errno_t err;
+  h->complete = 0;
+  err = llhttp_execute(&h->p, at, 0);
+  if (err == HPE_PAUSED_UPGRADE || (h->complete && h->p.upgrade)) {
+    h->phase = EH_HTTP_PHASE_UPGRADED;
+    return EH_HTTP_DONE;
+  }
+  if (err == HPE_PAUSED && h->complete) {
+    llhttp_resume(&h->p);
+    reset_message(h);
+    return EH_HTTP_DONE;
+  }
+  return llhttp_failure(h, err);
+}
+
+/* Parse a head from buf[0..len): DONE with the message table pushed and
+ * *used set to the bytes of the head, MORE, or ERROR. */
+int eh_http_head(lua_State *L, eh_http *h, const char *buf, size_t len, size_t *used) {
+  size_t headlen = 0, skip = 0;
+  int r;
+  if (h->phase == EH_HTTP_PHASE_UPGRADED) return fail(h, 400, "connection was upgraded");
+  if (h->phase != EH_HTTP_PHASE_HEAD) luaL_error(L, "http: the body was not read to its end");
+  while (h->scanned == 0 && len - skip >= 2 && buf[skip] == '\r' && buf[skip + 1] == '\n')
+    skip += 2;   /* empty lines before a request line are ignored (RFC 9112) */
+  h->status = 0;
+  r = scan_head(h, buf + skip, len - skip, &headlen);
+  if (r != EH_HTTP_DONE) return r;
+  if (skip) {
+    h->complete = 0;
+    llhttp_execute(&h->p, buf, skip);
+  }
+  if (parse_head(L, h, buf + skip, headlen) == EH_HTTP_ERROR) return EH_HTTP_ERROR;
+  *used = skip + headlen;
+  if (h->complete) {          /* a response to HEAD: complete with its head */
+    reset_message(h);
+    return EH_HTTP_DONE;
+  }
+  if (has_body(h)) {
+    h->phase = EH_HTTP_PHASE_BODY;
+    h->body_seen = 0;
+    return EH_HTTP_DONE;
+  }
+  if (skip_to_next(h, buf + skip + headlen) == EH_HTTP_ERROR) {
+    lua_pop(L, 1);
+    return EH_HTTP_ERROR;
+  }
+  if (h->phase == EH_HTTP_PHASE_UPGRADED) {
+    lua_pushboolean(L, 1);
+    lua_setfield(L, -2, "upgrade");
+  }
+  return EH_HTTP_DONE;
+}
+
+/* Decode body bytes from buf[0..len): pushes the decoded bytes (maybe
+ * ""), sets *used; DONE at the end of the message, MORE before it, or
+ * ERROR (nothing pushed).  [-0, +(0|1), m] */
+int eh_http_body(lua_State *L, eh_http *h, const char *buf, size_t len, size_t *used) {
+  luaL_Buffer b;
+  llhttp_errno_t err;
+  if (h->phase != EH_HTTP_PHASE_BODY) {
+    lua_pushliteral(L, "");
+    *used = 0;
+    return EH_HTTP_DONE;
+  }
+  h->status = 0;
+  h->span = NULL;
+  h->span_len = 0;
+  h->complete = 0;
+  luaL_buffinit(L, &b);
+  h->bb = &b;
+  h->L = L;
+  err = llhttp_execute(&h->p, buf, len);
+  h->bb = NULL;
+  if (err != HPE_OK && !(err == HPE_PAUSED && h->complete)) {
+    luaL_pushresult(&b);
+    lua_pop(L, 1);
+    return llhttp_failure(h, err);
+  }
+  luaL_pushresult(&b);
+  if (h->span) {
+    lua_pop(L, 1);
+    lua_pushlstring(L, h->span, h->span_len);
+  }
+  if (!h->complete) {
+    *used = len;
+    return EH_HTTP_MORE;
+  }
+  *used = (size_t)(llhttp_get_error_pos(&h->p) - buf);
+  llhttp_resume(&h->p);
+  reset_message(h);
+  return EH_HTTP_DONE;
+}
+
+/* Push nil, status, reason for the parser's error.  [-0, +3, m] */
+int eh_http_pusherror(lua_State *L, eh_http *h) {
+  lua_pushnil(L);
+  lua_pushinteger(L, h->status ? h->status : 400);
+  lua_pushstring(L, h->reason ? h->reason : "bad request");
+  return 3;
+}

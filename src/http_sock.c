@@ -1,0 +1,274 @@
+/*
+ * http_sock.c -- HTTP straight off a socket's read buffer and onto its
+ * writev: one C call reads and parses a whole request head (parking as
+ * often as the client is slow, under an idle timeout and a head
+ * deadline), one decodes the next piece of a body, one sends a response
+ * (status line, headers and body in a single writev).
+ *
+ * The head is parsed in place in the socket's buffer (eh_sock_data) and
+ * consumed once complete, so pipelined requests simply stay buffered.
+ * Every function keeps the parser at stack index 1 and the socket at 2.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "http.h"
+#include "http_write.h"
+#include "socket.h"
+
+/* Restore the socket's own timeout after a head read. */
+static void restore_timeout(eh_http *h, eh_sock *s) {
+  s->timeout = h->saved_timeout;
+  h->deadline = 0;
+}
+
+/* Give the message table on top the parser's message metatable. */
+static void set_message_mt(lua_State *L) {
+  if (lua_getiuservalue(L, 1, 1) == LUA_TTABLE) lua_setmetatable(L, -2);
+  else lua_pop(L, 1);
+}
+
+/* The head read ended without a head: nil, "closed"/"timeout"/error when
+ * nothing of a request had arrived, else nil, 400/408, reason. */
+static int head_fail(lua_State *L, eh_http *h, eh_sock *s, int st) {
+  size_t len;
+  restore_timeout(h, s);
+  eh_sock_data(s, &len);
+  if (len == 0 || st == EH_IO_CLOSED || st == EH_IO_ERROR) return eh_sock_pusherror(L, s, st);
+  lua_pushnil(L);
+  if (st == EH_IO_TIMEOUT) {
+    lua_pushinteger(L, 408);
+    lua_pushliteral(L, "request head not received in time");
+  } else {
+    lua_pushinteger(L, 400);
+    lua_pushliteral(L, "connection closed in the middle of the request head");
+  }
+  return 3;
+}
+
+static int head_k(lua_State *L, int status, lua_KContext ctx);
+
+/* Parse what is buffered; read more without parking while bytes come;
+ * park (idle timeout before the first byte, then the head's deadline)
+ * when the socket is dry. */
+static int head_step(lua_State *L, eh_http *h, eh_sock *s) {
+  double header_timeout = luaL_optnumber(L, 4, -1);
+  for (;;) {
+    size_t len, used = 0;
+    const char *p = eh_sock_data(s, &len);
+    int st, r;
+    if (len > 0) {
+      r = eh_http_head(L, h, p, len, &used);
+      if (r == EH_HTTP_DONE) {
+        eh_sock_consume(s, used);
+        restore_timeout(h, s);
+        set_message_mt(L);
+        return 1;
+      }
+      if (r == EH_HTTP_ERROR) {
+        restore_timeout(h, s);
+        return eh_http_pusherror(L, h);
+      }
+      if (h->deadline == 0 && header_timeout >= 0) h->deadline = ev_time() + header_timeout;
+    }
+    st = eh_sock_read_some(s);
+    if (st == EH_IO_OK) continue;
+    if (st != EH_IO_AGAIN) return head_fail(L, h, s, st);
+    if (len == 0) {
+      s->timeout = luaL_optnumber(L, 3, -1);
+    } else if (h->deadline > 0) {
+      double left = h->deadline - ev_time();
+      s->timeout = left > 0 ? left : 0;
+    } else {
+      s->timeout = -1;
+    }
+    return eh_sock_fill(L, s, 0, head_k);
+  }
+}
+
+/* After a fill: parse again, or report why no more bytes came. */
+static int head_k(lua_State *L, int status, lua_KContext ctx) {
+  eh_http *h = (eh_http *)luaL_checkudata(L, 1, EH_HTTP_MT);
+  eh_sock *s = eh_checksocket(L, 2);
+  (void)status; (void)ctx;
+  if (s->rstatus != EH_IO_OK) return head_fail(L, h, s, s->rstatus);
+  return head_step(L, h, s);
+}
+
+/* http_read_head(parser, sock[, idle[, header_timeout]]) -> msg |
+ * nil, status, reason (malformed, over a limit: answer it) | nil, err
+ * ("closed", "timeout", ...: nothing of a request arrived).  idle bounds
+ * the wait for the first byte, header_timeout the whole head once it has
+ * begun (slowloris); both in seconds, nil for none.  [-0, +(1|2|3), e] */
+static int l_http_read_head(lua_State *L) {
+  eh_http *h = (eh_http *)luaL_checkudata(L, 1, EH_HTTP_MT);
+  eh_sock *s = eh_checksocket(L, 2);
+  lua_settop(L, 4);
+  h->saved_timeout = s->timeout;
+  h->deadline = 0;
+  return head_step(L, h, s);
+}
+
+static int body_k(lua_State *L, int status, lua_KContext ctx);
+
+/* Decode what is buffered; read more when it held no body bytes. */
+static int body_step(lua_State *L, eh_http *h, eh_sock *s) {
+  for (;;) {
+    size_t len, used = 0;
+    const char *p = eh_sock_data(s, &len);
+    int st, r;
+    if (len > 0 || h->phase != EH_HTTP_PHASE_BODY) {
+      r = eh_http_body(L, h, p, len, &used);
+      if (r == EH_HTTP_ERROR) return eh_http_pusherror(L, h);
+      eh_sock_consume(s, used);
+      if (r == EH_HTTP_DONE || lua_rawlen(L, -1) > 0) {
+        lua_pushboolean(L, r == EH_HTTP_DONE);
+        return 2;
+      }
+      lua_pop(L, 1);
+    }
+    st = eh_sock_read_some(s);
+    if (st == EH_IO_OK) continue;
+    if (st == EH_IO_AGAIN) return eh_sock_fill(L, s, 0, body_k);
+    if (st == EH_IO_EOF && h->p.type == HTTP_RESPONSE && llhttp_message_needs_eof(&h->p)) {
+      eh_http_init(h, HTTP_RESPONSE, &h->lim);
+      lua_pushliteral(L, "");
+      lua_pushboolean(L, 1);
+      return 2;
+    }
+    return eh_sock_pusherror(L, s, st);
+  }
+}
+
+/* After a fill: decode again, or report the read's failure. */
+static int body_k(lua_State *L, int status, lua_KContext ctx) {
+  eh_http *h = (eh_http *)luaL_checkudata(L, 1, EH_HTTP_MT);
+  eh_sock *s = eh_checksocket(L, 2);
+  (void)status; (void)ctx;
+  if (s->rstatus != EH_IO_OK && s->rstatus != EH_IO_EOF)
+    return eh_sock_pusherror(L, s, s->rstatus);
+  if (s->rstatus == EH_IO_EOF) {
+    size_t len;
+    eh_sock_data(s, &len);
+    if (len == 0 && !(h->p.type == HTTP_RESPONSE && llhttp_message_needs_eof(&h->p)))
+      return eh_sock_pusherror(L, s, EH_IO_EOF);
+  }
+  return body_step(L, h, s);
+}
+
+/* http_read_body(parser, sock) -> data, done | nil, status, reason (bad
+ * framing, too large) | nil, err (read failed; "closed" when the peer
+ * went away mid-body).  data is the next decoded piece (maybe "" with
+ * done); waits with the socket's timeout.  [-0, +(2|3), e] */
+static int l_http_read_body(lua_State *L) {
+  eh_http *h = (eh_http *)luaL_checkudata(L, 1, EH_HTTP_MT);
+  eh_sock *s = eh_checksocket(L, 2);
+  lua_settop(L, 2);
+  return body_step(L, h, s);
+}
+
+/* After a response's writev: bytes sent and the header bits, or the
+ * failure. */
+static int send_k(lua_State *L, int status, lua_KContext seen) {
+  eh_sock *s = eh_checksocket(L, 1);
+  (void)status;
+  if (s->wstatus != EH_IO_OK) return eh_sock_pusherror(L, s, s->wstatus);
+  lua_pushinteger(L, (lua_Integer)s->wsent);
+  lua_pushinteger(L, (lua_Integer)seen);
+  return 2;
+}
+
+/* http_send(sock, status, headers, body|nil[, flags]) -> bytes, seen |
+ * nil, err: the whole response in one writev.  With the CHUNKED flag a
+ * non-empty body goes out as the first chunk.  seen: bits of the
+ * caller's headers (see http_write.h).  [-0, +2, e] */
+static int l_http_send(lua_State *L) {
+  eh_sock *s = eh_checksocket(L, 1);
+  size_t blen = 0, hlen;
+  const char *body = luaL_optlstring(L, 4, NULL, &blen);
+  int flags = (int)luaL_optinteger(L, 5, 0), seen, n = 0;
+  struct iovec iov[4];
+  eh_headbuf b;
+  char size[24];
+  lua_settop(L, 5);
+  eh_headbuf_init(&b);
+  seen = eh_http_build_head(L, &b, 2, 3, body ? (long long)blen : -1, flags);
+  if (b.err) {
+    const char *err = b.err;
+    eh_headbuf_free(&b);
+    return luaL_error(L, "http_send: %s", err);
+  }
+  lua_pushlstring(L, b.p, b.len);                 /* index 6: kept for the writev */
+  eh_headbuf_free(&b);
+  iov[n].iov_base = (void *)lua_tolstring(L, 6, &hlen);
+  iov[n++].iov_len = hlen;
+  if (body && blen > 0 && !(flags & EH_HW_NOBODY)) {
+    if (flags & EH_HW_CHUNKED) {
+      iov[n].iov_base = size;
+      iov[n++].iov_len = (size_t)snprintf(size, sizeof size, "%zx\r\n", blen);
+      lua_pushlstring(L, size, iov[n - 1].iov_len);  /* index 7: survives a park */
+      iov[n - 1].iov_base = (void *)lua_tostring(L, 7);
+    }
+    iov[n].iov_base = (void *)body;
+    iov[n++].iov_len = blen;
+    if (flags & EH_HW_CHUNKED) {
+      iov[n].iov_base = (void *)"\r\n";
+      iov[n++].iov_len = 2;
+    }
+  }
+  return eh_sock_writev(L, s, iov, n, (lua_KContext)seen, send_k);
+}
+
+/* After a chunk's writev: true, or the failure. */
+static int chunk_k(lua_State *L, int status, lua_KContext ctx) {
+  eh_sock *s = eh_checksocket(L, 1);
+  (void)status; (void)ctx;
+  if (s->wstatus != EH_IO_OK) return eh_sock_pusherror(L, s, s->wstatus);
+  lua_pushboolean(L, 1);
+  return 1;
+}
+
+/* http_send_chunk(sock, data[, last]) -> true | nil, err: one chunk of a
+ * chunked body ("" sends nothing), plus the terminating zero chunk when
+ * last.  [-0, +(1|2), e] */
+static int l_http_send_chunk(lua_State *L) {
+  eh_sock *s = eh_checksocket(L, 1);
+  size_t len;
+  const char *data = luaL_checklstring(L, 2, &len);
+  int last = lua_toboolean(L, 3), n = 0;
+  struct iovec iov[4];
+  char size[24];
+  lua_settop(L, 3);
+  if (len > 0) {
+    snprintf(size, sizeof size, "%zx\r\n", len);
+    lua_pushstring(L, size);              /* index 4: survives a park */
+    iov[n].iov_base = (void *)lua_tostring(L, 4);
+    iov[n++].iov_len = strlen(size);
+    iov[n].iov_base = (void *)data;
+    iov[n++].iov_len = len;
+    iov[n].iov_base = (void *)"\r\n";
+    iov[n++].iov_len = 2;
+  }
+  if (last) {
+    iov[n].iov_base = (void *)"0\r\n\r\n";
+    iov[n++].iov_len = 5;
+  }
+  if (n == 0) {
+    lua_pushboolean(L, 1);
+    return 1;
+  }
+  return eh_sock_writev(L, s, iov, n, 0, chunk_k);
+}
+
+/* http_is_tls(sock) -> whether the socket (or listener) speaks TLS, so
+ * a server can tell its scheme.  [-0, +1, -] */
+static int l_http_is_tls(lua_State *L) {
+  lua_pushboolean(L, eh_checksocket(L, 1)->tls != NULL);
+  return 1;
+}
+
+const luaL_Reg eh_http_sock_funcs[] = {
+  {"http_is_tls", l_http_is_tls},
+  {"http_read_head", l_http_read_head}, {"http_read_body", l_http_read_body},
+  {"http_send", l_http_send}, {"http_send_chunk", l_http_send_chunk},
+  {NULL, NULL}};
