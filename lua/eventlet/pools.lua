@@ -283,15 +283,16 @@ function _M.ConnectionPool(opts)
     error("ConnectionPool: close must be a function", 2)
   end
   local user_create = opts.create
-  self.create = function(pool)
-    local conn = user_create()
-    if conn == nil then error("ConnectionPool: create returned nil", 0) end
-    pool.born[conn] = now()
-    return conn
-  end
-  if opts.order_as_stack == nil then
-    opts = setmetatable({order_as_stack = true}, {__index = opts})
-  end
+  local stack = opts.order_as_stack
+  opts = setmetatable({
+    order_as_stack = stack == nil or stack,
+    create = function(pool)  -- stamp each connection with its birth
+      local conn = user_create()
+      if conn == nil then error("ConnectionPool: create returned nil", 0) end
+      pool.born[conn] = now()
+      return conn
+    end,
+  }, {__index = opts})
   return init(self, opts, "ConnectionPool")
 end
 
