@@ -19,7 +19,8 @@
  * child still runs hands the pidfd to a small malloc'd orphan record that
  * reaps the child later: no zombies.
  *
- * The pipe ends are handed to Lua (takefd) and wrapped as streams there.
+ * The pipe ends are handed to Lua (takefd) and wrapped there as sockets
+ * of kind "fd" (socket.c: one buffered reader for every descriptor).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -546,57 +547,6 @@ static int l_fork(lua_State *L) {
   return 2;
 }
 
-/* fd_read(fd, max) -> data ("" at end of file), or nil, "again" when
- * nothing is ready, or nil, err.  Raw non-blocking read of a pipe end.
- * [-0, +1|2, m] */
-static int l_fd_read(lua_State *L) {
-  int fd = (int)luaL_checkinteger(L, 1);
-  size_t max = (size_t)luaL_optinteger(L, 2, LUAL_BUFFERSIZE);
-  luaL_Buffer b;
-  char *buf = luaL_buffinitsize(L, &b, max);
-  ssize_t n;
-  do n = read(fd, buf, max); while (n < 0 && errno == EINTR);
-  if (n < 0) {
-    int err = errno;
-    lua_pushnil(L);
-    if (err == EAGAIN || err == EWOULDBLOCK) lua_pushliteral(L, "again");
-    else lua_pushstring(L, strerror(err));
-    return 2;
-  }
-  luaL_pushresultsize(&b, (size_t)n);
-  return 1;
-}
-
-/* fd_write(fd, data[, i]) -> bytes written from position i (default 1),
- * or nil, "again" | "closed" (the reader is gone) | err.  [-0, +1|2, -] */
-static int l_fd_write(lua_State *L) {
-  int fd = (int)luaL_checkinteger(L, 1);
-  size_t len;
-  const char *s = luaL_checklstring(L, 2, &len);
-  lua_Integer i = luaL_optinteger(L, 3, 1);
-  ssize_t n;
-  luaL_argcheck(L, i >= 1 && (size_t)i <= len + 1, 3, "position out of range");
-  do n = write(fd, s + i - 1, len - (size_t)(i - 1)); while (n < 0 && errno == EINTR);
-  if (n < 0) {
-    int err = errno;
-    lua_pushnil(L);
-    if (err == EAGAIN || err == EWOULDBLOCK) lua_pushliteral(L, "again");
-    else if (err == EPIPE) lua_pushliteral(L, "closed");
-    else lua_pushstring(L, strerror(err));
-    return 2;
-  }
-  lua_pushinteger(L, (lua_Integer)n);
-  return 1;
-}
-
-/* fd_close(fd) -> true: close a descriptor handed out by takefd.
- * [-0, +1, -] */
-static int l_fd_close(lua_State *L) {
-  close((int)luaL_checkinteger(L, 1));
-  lua_pushboolean(L, 1);
-  return 1;
-}
-
 static const luaL_Reg proc_meta[] = {
   {"__gc", proc_gc}, {"__close", proc_close}, {"__tostring", proc_tostring},
   {"__index", NULL}, {NULL, NULL}};
@@ -617,6 +567,4 @@ void eh_open_process(lua_State *L) {
 }
 
 const luaL_Reg eh_process_funcs[] = {
-  {"spawn_process", l_spawn_process}, {"fork", l_fork},
-  {"fd_read", l_fd_read}, {"fd_write", l_fd_write}, {"fd_close", l_fd_close},
-  {NULL, NULL}};
+  {"spawn_process", l_spawn_process}, {"fork", l_fork}, {NULL, NULL}};

@@ -17,9 +17,8 @@ local _M = {}
 local CHUNK = 65536
 local SIGKILL = 9
 
--- Wrap a pipe end as a luasocket-shaped stream: the core's C sockets
--- (socket.c) when built in, else the Lua fallback.
-local wrap = core.wrap_fd or require("eventlet.pipestream").new
+-- Wrap a pipe end as a luasocket-shaped stream (socket.c, kind "fd").
+local wrap = core.wrap_fd
 
 local Process = {}
 Process.__index = Process
