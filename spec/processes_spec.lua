@@ -309,7 +309,7 @@ describe("processes.fork", function()
     core.sleep(0)
     io.stdout:flush()
     io.stderr:flush()
-    local pid, child = processes.fork()
+    local pid, child = require("eventlet").fork()
     if pid == 0 then
       local f = io.open(file, "w")
       f:write(tostring(core.stats().live), " ", tostring(sleeper:dead()))

@@ -53,6 +53,7 @@ local lazy = {
   wrap_ssl = {"eventlet.tls", "wrap_ssl"},
   resolve = {"eventlet.net", "resolve"},
   wrap_fd = {"eventlet.net", "wrap_fd"},
+  fork = {"eventlet.processes", "fork"},
 }
 
 setmetatable(_M, {
