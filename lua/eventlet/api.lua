@@ -62,5 +62,46 @@ function _M.with_timeout_value(seconds, value, fn, ...)
   return eventlet.with_timeout_value(seconds, value, fn, ...)
 end
 
+-- Socket names of the seed (eventlet.net underneath).  An address is
+-- {host, port} as in the seed's tuples, or any eventlet.net address.
+
+--- Turn the seed's {host, port} tuple into an eventlet.net address.
+local function seed_address(addr)
+  if type(addr) == "table" and addr[2] ~= nil and addr.port == nil then
+    return {host = addr[1], port = addr[2]}
+  end
+  return addr
+end
+
+--- tcp_listener(addr[, backlog]) -> listening socket | nil, err
+-- (modern: eventlet.listen).
+function _M.tcp_listener(addr, backlog)
+  return eventlet.listen(seed_address(addr), {backlog = backlog or 50})
+end
+
+--- connect_tcp(addr[, localaddr]) -> connected socket | nil, err
+-- (modern: eventlet.connect).
+function _M.connect_tcp(addr, localaddr)
+  return eventlet.connect(seed_address(addr), {["local"] = seed_address(localaddr)})
+end
+
+--- ssl_listener(addr, certificate, private_key) -> TLS listener | nil,
+-- err: connections handshake in their own handler threads (modern:
+-- eventlet.wrap_ssl(eventlet.listen(addr), {server = true, ...})).
+function _M.ssl_listener(addr, certificate, private_key)
+  local sock, err = eventlet.listen(seed_address(addr))
+  if not sock then return nil, err end
+  return eventlet.wrap_ssl(sock, {server = true, cert = certificate, key = private_key})
+end
+
+--- tcp_server(listener, server, ...): accept forever, running
+-- server(conn, ...) in a green thread per connection; returns when the
+-- listener is closed (modern: eventlet.serve).
+function _M.tcp_server(listener, server, ...)
+  local args = table.pack(...)
+  return eventlet.serve(listener, function(conn)
+    return server(conn, table.unpack(args, 1, args.n))
+  end)
+end
 
 return _M
