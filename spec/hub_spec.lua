@@ -112,23 +112,22 @@ describe("hub backends", function()
   it("refuses to switch once something waits on the hub", function()
     -- This spec runs under a Timeout (the helper's time limit): armed.
     local other = core.backend() == "poll" and "select" or "poll"
-    assert.has_error(function() eventlet.use_hub(other) end,
-      "use_hub: the hub is already in use (call it before the first blocking call)")
+    local in_use = "use_hub: the hub is already in use (call it before the first blocking call)"
+    assert.has_error(function() eventlet.use_hub(other) end, in_use)
+    local cases = {
+      ["local t = e.spawn(e.sleep, 0.05)"] = in_use,          -- a thread scheduled
+      ["local t <close> = e.Timeout(5)"] = in_use,            -- a timer armed
+      ["e.sleep(0.001)"] = in_use,                            -- the hub polled
+      ["local h = e.signal('SIGUSR2', print)"] =
+        "use_hub: the hub is already in use (signal handlers or other watchers are armed)",
+      ["local h = e.signal('SIGUSR2', print); h:cancel()"] = other,
+    }
     for _, runtime in ipairs(RUNTIMES) do
-      local out = run("", runtime, [[
-        local e = require "eventlet"
-        local t = e.spawn(e.sleep, 0.05)
-        e.sleep(0)
-        print(pcall(e.use_hub, "]] .. other .. [["))
-        t:wait()
-        local h = e.signal("SIGUSR2", print)
-        print(pcall(e.use_hub, "]] .. other .. [["))
-        h:cancel()
-        print(e.use_hub("]] .. other .. [["))
-      ]])
-      assert.equal("false\tuse_hub: the hub is already in use (call it before the first " ..
-        "blocking call)\nfalse\tuse_hub: the hub is already in use (signal handlers or other " ..
-        "watchers are armed)\n" .. other .. "\n", out)
+      for setup, expected in pairs(cases) do
+        local out = run("", runtime, "local e = require 'eventlet'\n" .. setup .. "\n" ..
+          "local ok, err = pcall(e.use_hub, '" .. other .. "'); print(ok and err or err)")
+        assert.equal(expected .. "\n", out, setup)
+      end
     end
   end)
 

@@ -109,15 +109,17 @@ void eh_add_loop_hook(eh_loop_hook hook) {
 
 static void poll_nowait(lua_State *L, eh_hub *h);
 
-/* Replace the hub's loop by a new one on another backend.  Only while
- * nothing waits on the old one: no thread parked, ready or scheduled, no
- * referenced watcher armed (one non-blocking poll tells), and every loop
- * hook agrees; the hooks then move their watchers across.  [-0, +0, e] */
+/* Replace the hub's loop by a new one on another backend.  Only before
+ * the first blocking call (the loop never polled) and while nothing waits
+ * on it: no thread parked, ready or scheduled, no referenced watcher armed
+ * (one non-blocking poll tells), and every loop hook agrees; the hooks
+ * then move their watchers across.  [-0, +0, e] */
 void eh_switch_backend(lua_State *L, eh_hub *h, unsigned flags) {
   struct ev_loop *loop;
   int i, running = h->current != h->main;
-  poll_nowait(L, h);
-  if (h->parked || h->head || h->live > running || h->active)
+  int polled = ev_iteration(h->loop) > 0;
+  if (!polled) poll_nowait(L, h);
+  if (polled || h->parked || h->head || h->live > running || h->active)
     luaL_error(L, "use_hub: the hub is already in use (call it before the "
                "first blocking call)");
   for (i = 0; i < nloop_hooks; i++)
