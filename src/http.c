@@ -384,9 +384,19 @@ static int has_body(eh_http *h) {
 static int llhttp_failure(eh_http *h, llhttp_errno_t err) {
   if (h->status) return EH_HTTP_ERROR;
   if (err == HPE_USER && h->body_seen > h->lim.body) return fail(h, 413, "body too large");
-  if (err == HPE_INVALID_VERSION) return fail(h, 505, "HTTP version not supported");
   return fail(h, 400, llhttp_get_error_reason(&h->p) ? llhttp_get_error_reason(&h->p)
                                                     : llhttp_errno_name(err));
+}
+
+/* Whether the first line of buf ends in a well-formed "HTTP/d.d" (an
+ * unsupported version gets 505, a garbled one 400). */
+static int well_formed_version(const char *buf, size_t len) {
+  const char *cr = (const char *)memchr(buf, '\r', len);
+  const char *v;
+  if (cr == NULL || cr - buf < 8) return 0;
+  v = cr - 8;
+  return memcmp(v, "HTTP/", 5) == 0 && isdigit((unsigned char)v[5]) && v[6] == '.' &&
+         isdigit((unsigned char)v[7]);
 }
 
 /* Run llhttp over the head just scanned, building the message table on
@@ -410,6 +420,8 @@ static int parse_head(lua_State *L, eh_http *h, const char *buf, size_t headlen)
   err = llhttp_execute(&h->p, buf, headlen);
   if (err != HPE_PAUSED || llhttp_get_error_pos(&h->p) != buf + headlen) {
     lua_settop(L, msg - 1);
+    if (err == HPE_INVALID_VERSION && well_formed_version(buf, headlen))
+      return fail(h, 505, "HTTP version not supported");
     return llhttp_failure(h, err == HPE_PAUSED ? HPE_INTERNAL : err);
   }
   llhttp_resume(&h->p);

@@ -1,0 +1,188 @@
+-- The llhttp binding on its own: core.http_parse_request/response, the
+-- HttpParser object, limits and every rejection, the head writer.
+local core = require "eventlet.core"
+
+local parse = core.http_parse_request
+
+describe("core.http_parse_request", function()
+  it("parses a head into a table with decoded path, query and headers", function()
+    local text = "GET /a%20b?x=1&y=2 HTTP/1.1\r\nHost: h\r\nAccept: a\r\n"
+                 .. "accept: b\r\nCookie: a=1\r\nCookie: b=2\r\nX-Empty:\r\n\r\nrest"
+    local req, used = parse(text)
+    assert.equal(#text - 4, used)
+    assert.equal("GET", req.method)
+    assert.equal("/a b", req.path)
+    assert.equal("/a%20b?x=1&y=2", req.raw_path)
+    assert.equal("x=1&y=2", req.query)
+    assert.equal("1.1", req.version)
+    assert.is_true(req.keep_alive)
+    assert.equal("h", req.headers.host)
+    assert.equal("h", req.headers.HOST)
+    assert.equal("a, b", req.headers.Accept)
+    assert.equal("a=1; b=2", req.headers.cookie)
+    assert.equal("", req.headers["x-empty"])
+    assert.same({"Host", "h", "Accept", "a", "accept", "b", "Cookie", "a=1", "Cookie", "b=2",
+                 "X-Empty", ""}, req.headers_raw)
+  end)
+
+  it("decodes chunked bodies, ignoring extensions and trailers", function()
+    local text = "POST /p HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n"
+                 .. "3;ext=1\r\nabc\r\n2\r\nde\r\n0\r\nX-Trailer: t\r\n\r\nGET"
+    local req, used = parse(text)
+    assert.equal("abcde", req.body)
+    assert.is_true(req.chunked)
+    assert.equal(#text - 3, used)
+  end)
+
+  it("reads a Content-Length body and says when input is incomplete", function()
+    local req = parse("POST / HTTP/1.1\r\nContent-Length: 5\r\n\r\nhello")
+    assert.equal("hello", req.body)
+    assert.equal(5, req.content_length)
+    assert.same({nil, nil, "incomplete"}, {parse("POST / HTTP/1.1\r\nContent-Length: 5\r\n\r\nhel")})
+    assert.same({nil, nil, "incomplete"}, {parse("GET / HTTP/1.1\r\nHost: x\r\n")})
+  end)
+
+  it("knows HTTP/1.0 keep-alive rules and absolute-form targets", function()
+    local req = parse("GET http://example.com/x?q HTTP/1.0\r\n\r\n")
+    assert.is_false(req.keep_alive)
+    assert.equal("/x", req.path)
+    assert.equal("q", req.query)
+    assert.equal("http://example.com/x?q", req.absolute_uri)
+    req = parse("GET / HTTP/1.0\r\nConnection: keep-alive\r\n\r\n")
+    assert.is_true(req.keep_alive)
+    req = parse("GET / HTTP/1.1\r\nConnection: close\r\n\r\n")
+    assert.is_false(req.keep_alive)
+  end)
+
+  it("skips empty lines before the request line", function()
+    local req, used = parse("\r\n\r\nGET / HTTP/1.1\r\n\r\n")
+    assert.equal("GET", req.method)
+    assert.equal(22, used)
+  end)
+
+  local rejections = {
+    {"bare LF line ends", "GET / HTTP/1.1\nHost: x\n\n", 400},
+    {"obs-fold", "GET / HTTP/1.1\r\nX: a\r\n b\r\n\r\n", 400},
+    {"a space in a header name", "GET / HTTP/1.1\r\nHo st: x\r\n\r\n", 400},
+    {"a space before the colon", "GET / HTTP/1.1\r\nHost : x\r\n\r\n", 400},
+    {"Content-Length with Transfer-Encoding",
+     "POST / HTTP/1.1\r\nContent-Length: 1\r\nTransfer-Encoding: chunked\r\n\r\n1\r\na\r\n0\r\n\r\n", 400},
+    {"duplicate Content-Length", "POST / HTTP/1.1\r\nContent-Length: 1\r\nContent-Length: 1\r\n\r\na", 400},
+    {"invalid Content-Length", "POST / HTTP/1.1\r\nContent-Length: 1x\r\n\r\na", 400},
+    {"negative Content-Length", "POST / HTTP/1.1\r\nContent-Length: -1\r\n\r\n", 400},
+    {"a Transfer-Encoding not ending in chunked", "POST / HTTP/1.1\r\nTransfer-Encoding: gzip\r\n\r\n", 400},
+    {"a bad chunk size", "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n", 400},
+    {"a bad method", "FOO / HTTP/1.1\r\n\r\n", 400},
+    {"a bad version", "GET / HTTP/1.x\r\n\r\n", 400},
+    {"an unsupported version", "GET / HTTP/2.0\r\n\r\n", 505},
+    {"NUL in the path", "GET /a%00 HTTP/1.1\r\n\r\n", 400},
+    {"a control byte in a value", "GET / HTTP/1.1\r\nX: a\1b\r\n\r\n", 400},
+  }
+  for _, case in ipairs(rejections) do
+    it("rejects " .. case[1] .. " with " .. case[3], function()
+      local req, status, reason = parse(case[2])
+      assert.is_nil(req)
+      assert.equal(case[3], status)
+      assert.is_string(reason)
+    end)
+  end
+
+  it("enforces each limit with its status", function()
+    local long = ("a"):rep(100)
+    assert.equal(414, select(2, parse("GET /" .. long .. " HTTP/1.1\r\n\r\n", {max_request_line = 50})))
+    assert.equal(431, select(2, parse("GET / HTTP/1.1\r\nX: " .. long .. "\r\n\r\n", {max_header_line = 50})))
+    assert.equal(431, select(2, parse("GET / HTTP/1.1\r\nA: 1\r\nB: 2\r\nC: 3\r\n\r\n", {max_headers = 2})))
+    assert.equal(431, select(2, parse("GET / HTTP/1.1\r\nA: " .. long .. "\r\nB: " .. long .. "\r\n\r\n",
+                                      {max_header_size = 150})))
+    assert.equal(413, select(2, parse("POST / HTTP/1.1\r\nContent-Length: 5\r\n\r\nhello", {max_body = 4})))
+    assert.equal(413, select(2, parse("POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n"
+                                      .. "5\r\nhello\r\n0\r\n\r\n", {max_body = 4})))
+    -- a request line still arriving is refused as soon as it is too long
+    assert.equal(414, select(2, parse("GET /" .. long, {max_request_line = 50})))
+  end)
+end)
+
+describe("core.http_parse_response", function()
+  it("parses status, reason and a body by length, chunks or end of input", function()
+    local res = core.http_parse_response("HTTP/1.1 404 Not Found\r\nContent-Length: 2\r\n\r\nno")
+    assert.equal(404, res.status)
+    assert.equal("Not Found", res.reason)
+    assert.equal("no", res.body)
+    res = core.http_parse_response("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nok\r\n0\r\n\r\n")
+    assert.equal("ok", res.body)
+    res = core.http_parse_response("HTTP/1.0 200 OK\r\n\r\nuntil the end")
+    assert.equal("until the end", res.body)
+  end)
+
+  it("reads no body in a response to HEAD", function()
+    local res, used = core.http_parse_response("HTTP/1.1 200 OK\r\nContent-Length: 9\r\n\r\n", nil, true)
+    assert.equal("", res.body)
+    assert.equal(38, used)
+  end)
+end)
+
+describe("HttpParser", function()
+  it("parses pipelined messages one at a time from a buffer", function()
+    local p = core.http_parser("request")
+    local buf = "GET /1 HTTP/1.1\r\n\r\nPOST /2 HTTP/1.1\r\nContent-Length: 3\r\n\r\nabcGET /3 HTTP/1.1\r\n\r\n"
+    local req, pos = p:head(buf, 1)
+    assert.equal("/1", req.path)
+    assert.equal("head", p:state())
+    req, pos = p:head(buf, pos)
+    assert.equal("/2", req.path)
+    assert.equal("body", p:state())
+    local data, done
+    data, pos, done = p:body(buf, pos)
+    assert.equal("abc", data)
+    assert.is_true(done)
+    req = p:head(buf, pos)
+    assert.equal("/3", req.path)
+    assert.matches("HttpParser %(request, head%)", tostring(p))
+  end)
+
+  it("resumes a head that arrives in pieces", function()
+    local p = core.http_parser("request", nil, {__index = {kind = "mine"}})
+    local text = "GET /slow HTTP/1.1\r\nHost: x\r\n\r\n"
+    for i = 1, #text - 1 do
+      assert.is_false(p:head(text:sub(1, i), 1))
+    end
+    local req = p:head(text, 1)
+    assert.equal("/slow", req.path)
+    assert.equal("mine", req.kind)
+  end)
+end)
+
+describe("core.http_format", function()
+  it("writes status line, headers, Date, Server, Content-Length and Connection", function()
+    local text = core.http_format(200, {["Content-Type"] = "text/plain", ["Set-Cookie"] = {"a=1", "b=2"}},
+                                  "hello", 0x01)
+    assert.matches("^HTTP/1.1 200 OK\r\n", text)
+    assert.matches("\r\nContent%-Type: text/plain\r\n", text)
+    assert.matches("\r\nSet%-Cookie: a=1\r\n", text)
+    assert.matches("\r\nSet%-Cookie: b=2\r\n", text)
+    assert.matches("\r\nDate: %a%a%a, %d%d %a%a%a %d%d%d%d %d%d:%d%d:%d%d GMT\r\n", text)
+    assert.matches("\r\nServer: eventlet%-lua\r\n", text)
+    assert.matches("\r\nContent%-Length: 5\r\n", text)
+    assert.matches("\r\nConnection: close\r\n\r\nhello$", text)
+  end)
+
+  it("adds no length to 204/304 and keeps the caller's own headers", function()
+    local text = core.http_format(204, {}, nil, 0x10)
+    assert.not_matches("Content%-Length", text)
+    local seen
+    text, seen = core.http_format(200, {["content-length"] = "3", Connection = "close", Date = "x"}, "abc")
+    assert.not_matches("Content%-Length", text)
+    assert.matches("\r\nDate: x\r\n", text)
+    assert.equal(0x01 | 0x04 | 0x08 | 0x20, seen)
+  end)
+
+  it("refuses header injection", function()
+    assert.has_error(function() core.http_format(200, {X = "a\r\nEvil: 1"}, "") end)
+    assert.has_error(function() core.http_format(200, {["X\r\nY"] = "a"}, "") end)
+  end)
+
+  it("knows its reason phrases and formats dates", function()
+    assert.equal("Not Found", core.http_reason(404))
+    assert.equal("Sun, 06 Nov 1994 08:49:37 GMT", core.http_date(784111777))
+  end)
+end)

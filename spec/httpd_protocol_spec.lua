@@ -1,0 +1,288 @@
+-- The HTTP/1.1 server's protocol behaviour, with raw request bytes over
+-- real sockets: pipelining, chunked in and out, 100-continue, HEAD,
+-- 204/304, keep-alive, HTTP/1.0, handler errors, posthooks.
+local eventlet = require "eventlet"
+local H = require "helpers.httpd"
+
+local with_server, connect, read_responses = H.with_server, H.connect, H.read_responses
+
+-- A handler that answers by path.
+local function app(req, res)
+  local p = req.path
+  if p == "/slow" then
+    eventlet.sleep(0.2)
+    return 200, {}, "slow"
+  elseif p == "/echo" then
+    local body = assert(req:read_body())
+    return 200, {["X-Method"] = req.method}, body
+  elseif p == "/stream" then
+    res:header("Content-Type", "text/plain")
+    res:write("one,")
+    res:write("two,")
+    return res:finish("three")
+  elseif p == "/iter" then
+    local i = 0
+    return 200, {}, function() i = i + 1 if i <= 3 then return "p" .. i end end
+  elseif p == "/204" then
+    return 204, {}, "ignored"
+  elseif p == "/304" then
+    return 304, {ETag = "x"}, nil
+  elseif p == "/ignore-body" then
+    return 200, {}, "ignored your body"
+  elseif p == "/lines" then
+    local out = {}
+    for line in req:lines() do out[#out + 1] = "[" .. line .. "]" end
+    return 200, {}, table.concat(out)
+  elseif p == "/read3" then
+    local parts = {}
+    while true do
+      local piece = req:read(3)
+      if not piece then break end
+      parts[#parts + 1] = piece
+    end
+    return 200, {}, table.concat(parts, "|")
+  end
+  return 200, {["Content-Type"] = "text/plain"}, "path=" .. p .. " v=" .. req.version
+end
+
+describe("httpd protocol", function()
+  it("answers pipelined requests sent in one write strictly in order", function()
+    with_server(app, nil, function(_, port)
+      local c = connect(port)
+      assert(c:send("GET /slow HTTP/1.1\r\nHost: x\r\n\r\n"
+                    .. "POST /echo HTTP/1.1\r\nContent-Length: 5\r\n\r\nhello"
+                    .. "GET /third HTTP/1.1\r\nHost: x\r\n\r\n"))
+      local rs = read_responses(c, 3)
+      c:close()
+      assert.equal("slow", rs[1].body)
+      assert.equal("hello", rs[2].body)
+      assert.equal("POST", rs[2].headers["x-method"])
+      assert.equal("path=/third v=1.1", rs[3].body)
+    end)
+  end)
+
+  it("decodes chunked request bodies and streams chunked responses", function()
+    with_server(app, nil, function(_, port)
+      local c = connect(port)
+      assert(c:send("POST /echo HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n"
+                    .. "4;name=val\r\nabcd\r\n3\r\nefg\r\n0\r\nTrailer: x\r\n\r\n"
+                    .. "GET /stream HTTP/1.1\r\n\r\nGET /iter HTTP/1.1\r\n\r\n"))
+      local rs = read_responses(c, 3)
+      c:close()
+      assert.equal("abcdefg", rs[1].body)
+      assert.equal("one,two,three", rs[2].body)
+      assert.is_true(rs[2].chunked)
+      assert.matches("\r\n4\r\none,\r\n", rs[2].raw)
+      assert.matches("\r\n0\r\n\r\n$", rs[2].raw)
+      assert.equal("p1p2p3", rs[3].body)
+    end)
+  end)
+
+  it("reads bodies by count and by line without passing their end", function()
+    with_server(app, nil, function(_, port)
+      local c = connect(port)
+      assert(c:send("POST /read3 HTTP/1.1\r\nContent-Length: 8\r\n\r\nabcdefgh"
+                    .. "POST /lines HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n"
+                    .. "5\r\na\r\nbc\r\n3\r\n\nd\n\r\n0\r\n\r\n"))
+      local rs = read_responses(c, 2)
+      c:close()
+      assert.equal("abc|def|gh", rs[1].body)
+      assert.equal("[a][bc][d]", rs[2].body)
+    end)
+  end)
+
+  it("sends 100 Continue on the first body read, not before", function()
+    with_server(app, nil, function(_, port)
+      local c = connect(port)
+      assert(c:send("POST /echo HTTP/1.1\r\nContent-Length: 4\r\nExpect: 100-continue\r\n\r\n"))
+      local line = assert(c:receive("*l"))
+      assert.equal("HTTP/1.1 100 Continue", line)
+      assert.equal("", c:receive("*l"))
+      assert(c:send("body"))
+      local rs = read_responses(c, 1)
+      assert.equal("body", rs[1].body)
+      -- the connection stays usable
+      assert(c:send("GET /again HTTP/1.1\r\n\r\n"))
+      rs = read_responses(c, 1)
+      assert.equal("path=/again v=1.1", rs[1].body)
+      c:close()
+    end)
+  end)
+
+  it("answers without 100 Continue and closes when the handler ignores the body", function()
+    with_server(app, nil, function(_, port)
+      local c = connect(port)
+      assert(c:send("POST /ignore-body HTTP/1.1\r\nContent-Length: 4\r\nExpect: 100-continue\r\n\r\n"))
+      local rs, rest = read_responses(c, 2)
+      c:close()
+      assert.equal(1, #rs)
+      assert.equal(200, rs[1].status)
+      assert.equal("close", rs[1].headers.connection)
+      assert.not_matches("100 Continue", rs[1].raw)
+      assert.equal("", rest)
+      assert.equal("closed", rs.err)
+    end)
+  end)
+
+  it("discards an unread body before the next request", function()
+    with_server(app, nil, function(_, port)
+      local c = connect(port)
+      assert(c:send("POST /ignore-body HTTP/1.1\r\nContent-Length: 10\r\n\r\n0123456789"
+                    .. "POST /ignore-body HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n"
+                    .. "GET /after HTTP/1.1\r\n\r\n"))
+      local rs = read_responses(c, 3)
+      c:close()
+      assert.equal("ignored your body", rs[1].body)
+      assert.equal("ignored your body", rs[2].body)
+      assert.equal("path=/after v=1.1", rs[3].body)
+    end)
+  end)
+
+  it("never sends a body to HEAD but announces its length", function()
+    with_server(app, nil, function(_, port)
+      local c = connect(port)
+      assert(c:send("HEAD /x HTTP/1.1\r\n\r\nHEAD /stream HTTP/1.1\r\n\r\nGET /y HTTP/1.1\r\n\r\n"))
+      local rs = read_responses(c, 3, {true, true, false})
+      c:close()
+      assert.equal("13", rs[1].headers["content-length"])
+      assert.equal("", rs[1].body)
+      assert.not_matches("path=", rs[1].raw)
+      assert.not_matches("one,", rs[2].raw)
+      assert.equal("path=/y v=1.1", rs[3].body)
+    end)
+  end)
+
+  it("sends neither Content-Length nor Transfer-Encoding with 204 and 304", function()
+    with_server(app, nil, function(_, port)
+      local c = connect(port)
+      assert(c:send("GET /204 HTTP/1.1\r\n\r\nGET /304 HTTP/1.1\r\n\r\nGET /z HTTP/1.1\r\n\r\n"))
+      local rs = read_responses(c, 3)
+      c:close()
+      assert.equal(204, rs[1].status)
+      assert.equal(304, rs[2].status)
+      for i = 1, 2 do
+        assert.is_nil(rs[i].headers["content-length"])
+        assert.is_nil(rs[i].headers["transfer-encoding"])
+      end
+      assert.not_matches("ignored", rs[1].raw)
+      assert.equal("path=/z v=1.1", rs[3].body)
+    end)
+  end)
+
+  it("keeps HTTP/1.1 connections alive and closes on Connection: close", function()
+    with_server(app, nil, function(_, port)
+      local c = connect(port)
+      assert(c:send("GET /1 HTTP/1.1\r\n\r\n"))
+      local rs = read_responses(c, 1)
+      assert.is_nil(rs[1].headers.connection)
+      assert(c:send("GET /2 HTTP/1.1\r\nConnection: close\r\n\r\n"))
+      rs = read_responses(c, 2)
+      c:close()
+      assert.equal("path=/2 v=1.1", rs[1].body)
+      assert.equal("close", rs[1].headers.connection)
+      assert.equal(1, #rs)
+      assert.equal("closed", rs.err)
+    end)
+  end)
+
+  it("speaks HTTP/1.0: close by default, keep-alive on request, close-delimited streams", function()
+    with_server(app, nil, function(_, port)
+      local raw = H.exchange(port, "GET /a HTTP/1.0\r\n\r\n")
+      local res = H.parse(raw)
+      assert.equal("path=/a v=1.0", res.body)
+      assert.equal("close", res.headers.connection)
+
+      local c = connect(port)
+      assert(c:send("GET /b HTTP/1.0\r\nConnection: keep-alive\r\n\r\n"))
+      local rs = read_responses(c, 1)
+      assert.equal("keep-alive", rs[1].headers.connection)
+      assert(c:send("GET /stream HTTP/1.0\r\nConnection: keep-alive\r\n\r\n"))
+      rs = read_responses(c, 1)
+      c:close()
+      assert.equal("one,two,three", rs[1].body)
+      assert.is_nil(rs[1].headers["transfer-encoding"])
+      assert.is_nil(rs[1].headers["content-length"])
+      assert.equal("close", rs[1].headers.connection)
+    end)
+  end)
+
+  it("adds Date and Server", function()
+    with_server(app, nil, function(_, port)
+      local res = H.parse(H.exchange(port, "GET / HTTP/1.1\r\nConnection: close\r\n\r\n"))
+      assert.matches("^%a%a%a, %d%d %a%a%a %d%d%d%d %d%d:%d%d:%d%d GMT$", res.headers.date)
+      assert.equal("eventlet-lua", res.headers.server)
+    end)
+  end)
+end)
+
+describe("httpd handlers", function()
+  it("turn an error before the head into a 500 that closes, traceback only with debug", function()
+    local function boom() error("kaboom") end
+    with_server(boom, nil, function(_, port)
+      local res = H.parse(H.exchange(port, "GET / HTTP/1.1\r\n\r\n"))
+      assert.equal(500, res.status)
+      assert.equal("close", res.headers.connection)
+      assert.not_matches("kaboom", res.body)
+    end)
+    with_server(boom, {debug = true}, function(_, port)
+      local res = H.parse(H.exchange(port, "GET / HTTP/1.1\r\n\r\n"))
+      assert.equal(500, res.status)
+      assert.matches("kaboom", res.body)
+      assert.matches("traceback", res.body)
+    end)
+  end)
+
+  it("cut the connection on an error after the head went out", function()
+    with_server(function(_, res)
+      res:write("partial")
+      error("late")
+    end, nil, function(_, port)
+      local raw = H.exchange(port, "GET / HTTP/1.1\r\n\r\nGET /next HTTP/1.1\r\n\r\n")
+      assert.matches("partial", raw)
+      assert.not_matches("0\r\n\r\n$", raw)
+      assert.not_matches("/next", raw)
+    end)
+  end)
+
+  it("run posthooks after the response, in order", function()
+    local seen = {}
+    with_server(function(req)
+      req:on_finish(function(_, res) seen[#seen + 1] = "first " .. res.status end)
+      req:on_finish(function() seen[#seen + 1] = "second" end)
+      return 201, {}, "made"
+    end, nil, function(_, port)
+      local res = H.parse(H.exchange(port, "GET / HTTP/1.1\r\nConnection: close\r\n\r\n"))
+      assert.equal(201, res.status)
+      assert.same({"first 201", "second"}, seen)
+    end)
+  end)
+
+  it("serve the 2007 site protocol", function()
+    local site = {}
+    function site.handle_request(_, req)
+      if req.path == "/missing" then return req:not_found() end
+      req:set_header("X-Site", "yes")
+      req:write("site says " .. req:args().name)
+    end
+    with_server(site, nil, function(_, port)
+      local c = connect(port)
+      assert(c:send("GET /hi?name=bob HTTP/1.1\r\n\r\nGET /missing HTTP/1.1\r\n\r\n"))
+      local rs = read_responses(c, 2)
+      c:close()
+      assert.equal("site says bob", rs[1].body)
+      assert.equal("yes", rs[1].headers["x-site"])
+      assert.equal(404, rs[2].status)
+    end)
+  end)
+
+  it("give the request its peer, scheme and parsed query", function()
+    with_server(function(req)
+      local pairs_ = req:query_pairs()
+      return 200, {}, table.concat({req.remote_addr, tostring(req.remote_port > 0), req.scheme,
+                                    pairs_[1][1], pairs_[1][2], pairs_[2][2]}, " ")
+    end, nil, function(_, port)
+      local res = H.parse(H.exchange(port, "GET /?a+b=c%21&x HTTP/1.1\r\nConnection: close\r\n\r\n"))
+      assert.equal("127.0.0.1 true http a b c! ", res.body)
+    end)
+  end)
+end)
