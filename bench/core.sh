@@ -6,6 +6,8 @@
 
 ours="$BENCH_HOST bench/core/eventlet_lua.lua"
 bare="$BENCH_LUA bench/core/bare.lua"
+# The same program under plain lua5.4, loading lua/eventlet/core.so.
+plain="env LUA_PATH=lua/?.lua;lua/?/init.lua;; LUA_CPATH=lua/?.so;; $BENCH_LUA bench/core/eventlet_lua.lua"
 peer="$BENCH_PY bench/core/peer.py"
 peers=""
 for p in eventlet gevent; do bench_have_py "$p" && peers="$peers $p"; done
@@ -15,6 +17,7 @@ echo "core: measuring (eventlet-lua x$BENCH_RUNS, peers x$BENCH_PEER_RUNS)" >&2
 # where they are slow (results are per operation, so comparable).
 bench_measure switch.ours "$BENCH_RUNS" $ours switch "$(bench_n 1000000)"
 bench_measure switch.bare "$BENCH_RUNS" $bare switch "$(bench_n 2000000)"
+bench_measure switch.plain "$BENCH_RUNS" $plain switch "$(bench_n 1000000)"
 bench_measure spawn.ours "$BENCH_RUNS" $ours spawn "$(bench_n 300000)"
 bench_measure spawn.bare "$BENCH_RUNS" $bare spawn "$(bench_n 1000000)"
 bench_measure park.ours "$BENCH_RUNS" $ours park "$(bench_n 100000)"
@@ -32,6 +35,8 @@ s=$(bench_get switch.ours ns)
 bench_row "sleep(0) switch" "$s" "bare resume/yield" "$(bench_get switch.bare ns)" ns within 2.5
 bench_row "sleep(0) switch" "$s" "python eventlet" "$(bench_get switch.eventlet ns)" ns faster 15
 bench_row "sleep(0) switch" "$s" "gevent" "$(bench_get switch.gevent ns)" ns faster
+bench_row "sleep(0) switch, plain lua5.4" "$(bench_get switch.plain ns)" "bare resume/yield" \
+  "$(bench_get switch.bare ns)" ns within
 bench_limit "sleep(0) switch: allocated" "$(bench_get switch.ours bytes)" B 1 "per switch, GC stopped"
 
 s=$(bench_get spawn.ours ns)

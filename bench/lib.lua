@@ -32,9 +32,9 @@ function M.ns_per_op(fn, n)
   return (os_clock() - t0) * 1e9 / n
 end
 
---- Bytes allocated per operation by fn(n), measured with the collector
--- stopped so nothing allocated can be freed before it is counted.
-function M.bytes_per_op(fn, n)
+-- KB allocated by fn(n) with the collector stopped, so nothing allocated
+-- can be freed before it is counted.
+local function allocated_kb(fn, n)
   collectgarbage("collect")
   collectgarbage("stop")
   local before = collectgarbage("count")
@@ -42,7 +42,17 @@ function M.bytes_per_op(fn, n)
   local after = collectgarbage("count")
   collectgarbage("restart")
   collectgarbage("collect")
-  return (after - before) * 1024 / n
+  return after - before
+end
+
+--- Bytes allocated per operation by fn: the difference between fn(2n)
+-- and fn(n), divided by n, so set-up costs (threads, queues) cancel out.
+-- BENCH_NO_ALLOC=1 skips it (bench/profile.sh counts the timed part only).
+function M.bytes_per_op(fn, n)
+  if os.getenv("BENCH_NO_ALLOC") then return 0 end
+  local once = allocated_kb(fn, n)
+  local bytes = (allocated_kb(fn, 2 * n) - once) * 1024 / n
+  return bytes > 0.01 and bytes or 0  -- below that is the collector's noise
 end
 
 --- Print one result line: report{ns=12.5, bytes=0} -> "bytes=0 ns=12.5".

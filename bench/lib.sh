@@ -65,6 +65,7 @@ bench_fmt() {
     if (u == "ns" && v >= 1e6) printf "%.2f ms\n", v / 1e6
     else if (u == "ns" && v >= 1e4) printf "%.1f us\n", v / 1e3
     else if (u == "B" && v >= 10240) printf "%.1f KB\n", v / 1024
+    else if (u == "B" && v < 10) printf "%.2g B\n", v
     else if (u == "B") printf "%.0f B\n", v
     else if (u == "s") printf "%.3f s\n", v
     else if (v >= 100) printf "%.0f %s\n", v, u
@@ -91,6 +92,7 @@ bench_row() {
                          r = (pv > 0) ? o / pv : 0; rt = sprintf("%.2fx %s", r, w)
                          tt = "<= " t "x " w; met = (r <= t) }
     else { r = (o > 0) ? pv / o : 0; rt = sprintf("%.1fx %s", r, k)
+           if (r > 0 && r < 1) rt = sprintf("%.1fx %s", 1 / r, k == "faster" ? "slower" : "larger")
            tt = ">= " t "x " k; met = (r >= t) }
     if (t == "") { tt = "-"; m = "-" } else m = met ? "yes" : "NO"
     printf "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", n, fo, p, fp, rt, tt, m

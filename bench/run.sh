@@ -1,5 +1,6 @@
 #!/bin/sh
 # bench/run.sh -- the driver of `make bench`: runs every bench/<area>.sh
+# (all of bench/*.sh but lib.sh, run.sh and profile.sh)
 # (or the areas named: bench/run.sh core coordination), collects their
 # rows and prints one table of eventlet-lua against its peers, measured
 # side by side in this run.  The table is also written as Markdown to
@@ -17,8 +18,10 @@ areas=""
 if [ $# -gt 0 ]; then
   for a in "$@"; do areas="$areas bench/$a.sh"; done
 else
-  for f in bench/*.sh; do
-    case $f in bench/lib.sh|bench/run.sh) ;; *) areas="$areas $f" ;; esac
+  # core and coordination first, then the other areas in name order.
+  for f in bench/core.sh bench/coordination.sh bench/*.sh; do
+    case " $areas " in *" $f "*) continue ;; esac
+    case $f in bench/lib.sh|bench/run.sh|bench/profile.sh) ;; *) [ -f "$f" ] && areas="$areas $f" ;; esac
   done
 fi
 
