@@ -189,6 +189,15 @@ describe("eventlet.debug", function()
       dbg.hub_timer_stacks(false)
     end)
 
+    it("include the blocking watchdog when the core has one", function()
+      if not core.watchdog then return pending("core.watchdog is not built in") end
+      assert.is_false(dbg.switch("watchdog"))
+      assert.equal(0.5, dbg.switch("watchdog", 0.5))
+      assert.equal(0.5, core.watchdog().threshold)
+      assert.is_false(dbg.switch("watchdog", false))
+      assert.is_false(core.watchdog())
+    end)
+
     it("are set from EVENTLET_DEBUG when the module loads", function()
       local out = run("EVENTLET_DEBUG=hub_exceptions=0,hub_listener_stacks=on,bogus=1", [[
         local dbg = require "eventlet.debug"

@@ -90,6 +90,17 @@ end
 _M.define_switch("hub_timer_stacks", _M.hub_timer_stacks,
   "tracebacks in format_hub_timers()")
 
+-- The blocking watchdog (core.watchdog, when the core has it): the switch's
+-- value is its threshold in seconds, false when off; true means 1 second.
+if core.watchdog then
+  _M.define_switch("watchdog", function(seconds)
+    if seconds == true then seconds = 1 end
+    if seconds ~= nil then core.watchdog(seconds) end
+    local state = core.watchdog()
+    return state and state.threshold or false
+  end, "report green threads that run this many seconds without yielding (false: off)")
+end
+
 -- The value of a switch written in EVENTLET_DEBUG: 1/0, true/false, on/off,
 -- a number, or the string itself.
 local function parse_value(text)
