@@ -78,6 +78,27 @@ describe("eventlet.debug", function()
     end)
   end)
 
+  describe("format_hub_listeners with sockets", function()
+    it("shows a server waiting in accept and a client waiting to receive", function()
+      local server = eventlet.listen("127.0.0.1:0")
+      local acceptor = eventlet.spawn(function() return server:accept() end)
+      acceptor:name("acceptor")
+      eventlet.sleep(0.01)
+      assert.matches("\n  fd " .. server:getfd() .. "  #" .. acceptor:id() .. " acceptor  waiting on ",
+        dbg.format_hub_listeners())
+      local _, port = server:getsockname()
+      local client = eventlet.connect("127.0.0.1:" .. port)
+      local conn = acceptor:wait()
+      local reader = eventlet.spawn(function() return client:receive() end)
+      eventlet.sleep(0.01)
+      assert.matches("\n  fd " .. client:getfd() .. "  #" .. reader:id() .. "  waiting on ",
+        dbg.format_hub_listeners())
+      conn:send("line\n")
+      assert.equal("line", reader:wait())
+      for _, s in ipairs{conn, client, server} do s:close() end
+    end)
+  end)
+
   describe("format_hub_timers", function()
     it("lists sleeps and delayed spawns, soonest first, with stacks on request", function()
       local sleeper = eventlet.spawn(eventlet.sleep, 10)
