@@ -64,6 +64,34 @@ describe("Queue", function()
     end
   end)
 
+  it("stays FIFO while its buffer and waiter lists never drain", function()
+    local q = eventlet.Queue()
+    for i = 1, 100 do q:put(i) end
+    for i = 101, 3000 do  -- the buffer window slides through its storage
+      assert.equal(i - 100, q:get())
+      q:put(i)
+    end
+    assert.equal(100, q:qsize())
+    while q:qsize() > 0 do q:get() end
+    local got, threads, next_id = {}, {}, 0
+    local function getter()
+      next_id = next_id + 1
+      local id = next_id
+      threads[#threads + 1] = eventlet.spawn(function() got[id] = q:get() end)
+    end
+    for _ = 1, 100 do getter() end
+    eventlet.sleep(0)
+    for i = 1, 1000 do  -- waiters come and go, the list never empties
+      q:put(i)
+      getter()
+      eventlet.sleep(0)
+    end
+    for i = 1001, 1100 do q:put(i) end
+    for _, gt in ipairs(threads) do gt:wait() end
+    for id = 1, 1100 do assert.equal(id, got[id]) end
+    assert.equal(0, q:getting())
+  end)
+
   it("times out get and put, leaving no waiter behind", function()
     local q = eventlet.Queue(1)
     local t0 = eventlet.now()

@@ -162,7 +162,7 @@ end
 -- An iterator returning ok, results... of each job in input order, with
 -- at most the pool's free slots (at least one) running ahead.
 local function ordered(pool, fn, next_args)
-  local pending, exhausted = ring.new(1), false
+  local pending, exhausted = ring.new(), false
   return function()
     while not exhausted and (pending.n == 0 or pool:free() > 0) do
       local args = next_args()
@@ -221,7 +221,7 @@ GreenPile.__name = "eventlet.GreenPile"
 function _M.GreenPile(pool_or_size)
   local pool = pool_or_size
   if getmetatable(pool) ~= GreenPool then pool = _M.GreenPool(pool_or_size) end
-  return setmetatable({pool = pool, pending = ring.new(1)}, GreenPile)
+  return setmetatable({pool = pool, pending = ring.new()}, GreenPile)
 end
 
 --- spawn(fn, ...): run fn(...) in the pile's pool (waiting for a slot);

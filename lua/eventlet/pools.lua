@@ -49,7 +49,7 @@ local function init(self, opts, who)
     self.create = opts.create
   end
   self.order_as_stack = opts.order_as_stack and true or false
-  self.free_items = ring.new(1)
+  self.free_items = ring.new()
   self.current_size = 0
   self.getters = waiters.new()
   for _ = 1, self.min_size do

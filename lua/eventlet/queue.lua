@@ -13,6 +13,8 @@ local error = error
 local type = type
 local tostring = tostring
 local math_huge = math.huge
+local wait = waiters.wait
+local wake = waiters.wake
 
 local _M = {}
 
@@ -51,10 +53,10 @@ end
 
 --- Make the FIFO buffer.
 function Queue:init()
-  self.items = ring.new(1)
+  self.items = ring.new()
 end
 
---- Number of items buffered.
+--- Number of items buffered (every buffer keeps its count in .n).
 function Queue:qsize()
   return self.items.n
 end
@@ -69,16 +71,15 @@ function Queue:pop_item()
   return (self.items:shift())
 end
 
--- An item was accepted: one more task for join().
-local function accepted(self)
-  self.unfinished = self.unfinished + 1
-end
-
 -- Move the item of the oldest waiting putter into the buffer.
 local function admit_putter(self)
-  if self.putters.live == 0 then return false end
-  local woke, item = self.putters:wake()
-  if woke then self:push_item(item); accepted(self) end
+  local putters = self.putters
+  if putters.live == 0 then return false end
+  local woke, item = wake(putters)
+  if woke then
+    self:push_item(item)
+    self.unfinished = self.unfinished + 1
+  end
   return woke
 end
 
@@ -86,36 +87,40 @@ end
 -- full for timeout seconds (0: don't wait; nil: wait forever).
 function Queue:put(item, timeout)
   if item == nil then error("Queue:put: nil items are not allowed", 2) end
-  if self.getters.live > 0 and self.getters:wake(item) then
-    accepted(self)
+  local getters = self.getters
+  if getters.live > 0 and wake(getters, item) then  -- straight to a getter
+    self.unfinished = self.unfinished + 1
     return true
   end
-  if self:qsize() < self.maxsize and self.putters.live == 0 then
+  local putters = self.putters
+  if self.items.n < self.maxsize and putters.live == 0 then
     self:push_item(item)
-    accepted(self)
+    self.unfinished = self.unfinished + 1
     return true
   end
-  timeout = check_timeout(timeout, "Queue:put")
-  if timeout == 0 then return nil, "full" end
-  if self.putters:wait(timeout, "Queue:put", item) then return true end
+  if timeout ~= nil and check_timeout(timeout, "Queue:put") == 0 then return nil, "full" end
+  if wait(putters, timeout, "Queue:put", item) then return true end
   return nil, "full"
 end
 
 --- get([timeout]) -> the next item, or nil, "empty" when none came within
 -- timeout seconds (0: don't wait; nil: wait forever).
 function Queue:get(timeout)
-  if self:qsize() > 0 then
+  if self.items.n > 0 then
     local item = self:pop_item()
-    admit_putter(self)
+    if self.putters.live > 0 then admit_putter(self) end
     return item
   end
-  if self.putters.live > 0 then  -- rendezvous: take a blocked putter's item
-    local woke, item = self.putters:wake()
-    if woke then accepted(self); return item end
+  local putters = self.putters
+  if putters.live > 0 then  -- rendezvous: take a blocked putter's item
+    local woke, item = wake(putters)
+    if woke then
+      self.unfinished = self.unfinished + 1
+      return item
+    end
   end
-  timeout = check_timeout(timeout, "Queue:get")
-  if timeout == 0 then return nil, "empty" end
-  local woke, item = self.getters:wait(timeout, "Queue:get")
+  if timeout ~= nil and check_timeout(timeout, "Queue:get") == 0 then return nil, "empty" end
+  local woke, item = wait(self.getters, timeout, "Queue:get")
   if woke then return item end
   return nil, "empty"
 end
@@ -227,19 +232,15 @@ local function default_less(a, b)
   return a < b
 end
 
---- Make the heap: items and their arrival numbers (ties keep put order).
+--- Make the heap (self.items, counted in .n) and the arrival number of
+-- each slot (ties keep put order).
 function PriorityQueue:init()
-  self.heap, self.arrival, self.hn, self.arrivals = {}, {}, 0, 0
-end
-
---- Number of items buffered.
-function PriorityQueue:qsize()
-  return self.hn
+  self.items, self.arrival, self.arrivals = {n = 0}, {}, 0
 end
 
 -- True when heap slot i must come before slot j.
 local function before(self, i, j)
-  local a, b = self.heap[i], self.heap[j]
+  local a, b = self.items[i], self.items[j]
   if self.less(a, b) then return true end
   if self.less(b, a) then return false end
   return self.arrival[i] < self.arrival[j]
@@ -247,16 +248,17 @@ end
 
 -- Exchange heap slots i and j.
 local function swap(self, i, j)
-  local heap, arrival = self.heap, self.arrival
+  local heap, arrival = self.items, self.arrival
   heap[i], heap[j] = heap[j], heap[i]
   arrival[i], arrival[j] = arrival[j], arrival[i]
 end
 
 --- Add an item to the heap.
 function PriorityQueue:push_item(item)
-  local i = self.hn + 1
-  self.hn, self.arrivals = i, self.arrivals + 1
-  self.heap[i], self.arrival[i] = item, self.arrivals
+  local heap = self.items
+  local i = heap.n + 1
+  heap.n, self.arrivals = i, self.arrivals + 1
+  heap[i], self.arrival[i] = item, self.arrivals
   while i > 1 do
     local parent = i // 2
     if not before(self, i, parent) then break end
@@ -267,12 +269,13 @@ end
 
 --- Take the item that comes first.
 function PriorityQueue:pop_item()
-  local heap, n = self.heap, self.hn
+  local heap = self.items
+  local n = heap.n
   local top = heap[1]
   swap(self, 1, n)
   heap[n], self.arrival[n] = nil, nil
   n = n - 1
-  self.hn = n
+  heap.n = n
   local i = 1
   while true do
     local first, l, r = i, 2 * i, 2 * i + 1
