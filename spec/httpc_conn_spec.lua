@@ -101,22 +101,67 @@ describe("httpc connections", function()
     end)
   end
 
-  it("rejects malformed status lines and headers", function()
+  it("rejects malformed status lines, headers and framing", function()
     local client <close> = httpc.client()
-    for answer, message in pairs({
-      ["HTTP/1.1 OK\r\n\r\n"] = "malformed response: bad status line",
-      ["SMTP ready\r\n\r\n"] = "malformed response: bad status line",
-      ["HTTP/1.1 200 OK\r\nBad Header\r\n\r\n"] = "malformed response: bad header line",
-      ["HTTP/1.1 200 OK\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n"] =
-        "malformed response: bad Content-Length",
-      ["HTTP/1.1 200 OK\r\nContent-Length: 1\r\nTransfer-Encoding: chunked\r\n\r\n"] =
-        "malformed response: both Content-Length and Transfer-Encoding",
-      ["HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n"] =
-        "malformed response: bad chunk size",
+    for _, answer in ipairs({
+      "HTTP/1.1 OK\r\n\r\n",
+      "SMTP ready\r\n\r\n",
+      "HTTP/1.1 200 OK\r\nBad Header\r\n\r\n",
+      "HTTP/1.1 200 OK\nbare: linefeeds\n\n",
+      "HTTP/1.1 200 OK\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n",
+      "HTTP/1.1 200 OK\r\nContent-Length: 1\r\nTransfer-Encoding: chunked\r\n\r\n",
+      "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n",
     }) do
       local srv <close> = raw(answer)
-      assert.same({nil, message}, {client:get(srv.url())})
+      local ok, err = client:get(srv.url())
+      assert.is_nil(ok)
+      assert.matches("^malformed response: ", err)
     end
+  end)
+
+  it("ends a head that stops midway with a clear error", function()
+    local srv <close> = raw("HTTP/1.1 200 OK\r\nContent-", true)
+    local client <close> = httpc.client()
+    assert.same({nil, "malformed response: truncated head"}, {client:get(srv.url())})
+  end)
+
+  it("keeps HTTP/1.0 connections only when the server says keep-alive", function()
+    local keep = false
+    local srv <close> = support.server(function(conn)
+      while support.read_request(conn) do
+        conn:send("HTTP/1.0 200 OK\r\nContent-Length: 2\r\n"
+                  .. (keep and "Connection: keep-alive\r\n" or "") .. "\r\nok")
+        if not keep then return end
+      end
+    end)
+    local client <close> = httpc.client()
+    assert.equal("ok", assert(client:get(srv.url())).body)
+    assert.equal("ok", assert(client:get(srv.url())).body)
+    assert.equal(2, srv.accepted)
+    keep = true
+    assert.equal("ok", assert(client:get(srv.url())).body)
+    assert.equal("ok", assert(client:get(srv.url())).body)
+    assert.equal(3, srv.accepted)
+  end)
+
+  it("answers HEAD without a body and keeps the connection", function()
+    local srv <close> = support.server(function(conn)
+      while true do
+        local req = support.read_request(conn)
+        if not req then return end
+        if req.method == "HEAD" then   -- the length of the body a GET would get
+          conn:send("HTTP/1.1 200 OK\r\nContent-Length: 1000\r\nSet-Cookie: a=1, b\r\n"
+                    .. "Set-Cookie: c=2\r\n\r\n")
+        else
+          support.respond(conn, 200, nil, "body of " .. req.target)
+        end
+      end
+    end)
+    local client <close> = httpc.client()
+    local resp = assert(client:head(srv.url("/h")))
+    assert.same({200, "", {"a=1, b", "c=2"}}, {resp.status, resp.body, resp.headers["Set-Cookie"]})
+    assert.equal("body of /g", assert(client:get(srv.url("/g"))).body)
+    assert.equal(1, srv.accepted)
   end)
 
   it("reports a truncated body and never reuses that connection", function()

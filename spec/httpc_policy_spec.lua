@@ -1,6 +1,6 @@
 -- The socket-free parts of eventlet.httpc: URLs and query encoding, the
 -- redirect policy, proxy selection, the pool policy, gzip inflate, the
--- request head writer, body framing and the 2007 error objects.
+-- request head writer and the 2007 error objects.
 local core = require "eventlet.core"
 local url = require "eventlet.httpc.url"
 local headers = require "eventlet.httpc.headers"
@@ -69,14 +69,7 @@ describe("httpc.headers", function()
     assert.is_nil(h["X-Thing"])
   end)
 
-  it("joins repeated headers, keeps Set-Cookie as a list", function()
-    local h = headers.new()
-    headers.add(h, "Vary", "a")
-    headers.add(h, "vary", "b")
-    headers.add(h, "Set-Cookie", "a=1")
-    headers.add(h, "Set-Cookie", "b=2, c")
-    assert.equal("a, b", h.vary)
-    assert.same({"a=1", "b=2, c"}, h["set-cookie"])
+  it("finds tokens and encodes Basic credentials", function()
     assert.is_true(headers.has_token("Keep-Alive, Close", "close"))
     assert.equal("Basic dXNlcjpwYXNz", headers.basic("user", "pass"))
     assert.equal("YQ==", headers.base64("a"))
@@ -268,28 +261,6 @@ describe("httpc.wire", function()
     assert.equal("POST /p HTTP/1.1\r\nHost: h\r\nContent-Length: 0\r\n\r\n", wire.head("POST", "/p", h))
     assert.equal("GET /p HTTP/1.1\r\nHost: h\r\n\r\n", wire.head("GET", "/p", h))
     assert.has_error(function() wire.head("GET", "/", headers.new({X = "a\r\nInjected: 1"})) end)
-  end)
-
-  it("frames response bodies and rejects ambiguous framing", function()
-    local function resp(status, h, version)
-      return {status = status, version = version or 1.1, headers = headers.new(h)}
-    end
-    assert.equal("none", wire.framing("HEAD", resp(200, {["Content-Length"] = "5"})))
-    assert.equal("none", wire.framing("GET", resp(204, {})))
-    assert.equal("none", wire.framing("GET", resp(304, {})))
-    assert.equal("chunked", wire.framing("GET", resp(200, {["Transfer-Encoding"] = "gzip, chunked"})))
-    assert.same({"length", 12}, {wire.framing("GET", resp(200, {["Content-Length"] = "12"}))})
-    assert.same({"length", 12}, {wire.framing("GET", resp(200, {["Content-Length"] = "12, 12"}))})
-    assert.is_nil((wire.framing("GET", resp(200, {["Content-Length"] = "12, 13"}))))
-    assert.is_nil((wire.framing("GET", resp(200, {["Content-Length"] = "-1"}))))
-    assert.is_nil((wire.framing("GET", resp(200, {["Content-Length"] = "1",
-                                                   ["Transfer-Encoding"] = "chunked"}))))
-    assert.equal("close", wire.framing("GET", resp(200, {})))
-    assert.is_true(wire.keepalive(resp(200, {}), "length"))
-    assert.is_false(wire.keepalive(resp(200, {Connection = "close"}), "length"))
-    assert.is_false(wire.keepalive(resp(200, {}, 1.0), "length"))
-    assert.is_true(wire.keepalive(resp(200, {Connection = "keep-alive"}, 1.0), "length"))
-    assert.is_false(wire.keepalive(resp(200, {}), "close"))
   end)
 end)
 

@@ -84,7 +84,7 @@ function _M:request_headers(u, opts)
   return h
 end
 
--- Write the request on conn and read the response head and framing.
+-- Write the request on conn and read the response head.
 -- @return resp, or nil, err, got_response_bytes
 local function roundtrip(conn, req, opts)
   local sock = conn.sock
@@ -105,18 +105,23 @@ local function roundtrip(conn, req, opts)
   local ok, err = wire.send(sock, req.method, target, h, req.body)
   if not ok then return nil, err, false end
   sock:settimeout(opts.timeouts.read)
-  local resp, rerr, got = wire.read_head(sock, opts.max_head)
+  local parser = conn.parser
+  if req.method == "HEAD" then
+    parser = wire.parser(opts.max_head)  -- it would expect the announced body
+  elseif not parser then
+    parser = wire.parser(opts.max_head)
+    conn.parser = parser
+  end
+  local resp, rerr, got = wire.read_head(sock, parser, opts.timeouts.read)
   if not resp then return nil, rerr, got end
-  local framing, length = wire.framing(req.method, resp)
-  if not framing then return nil, length, true end
-  resp.framing, resp.length = framing, length
+  if req.method ~= "HEAD" then resp.parser = parser end
   return resp
 end
 
 --- Send one request on one connection (taken from the pool or opened),
 -- and read the response head.  Retries once on a fresh connection when
 -- a pooled one turns out to be dead before any response byte.
--- @return resp (with resp.conn, resp.key, resp.framing), or nil, err
+-- @return resp (with resp.conn, resp.key), or nil, err
 function _M:exchange(req, opts)
   local px, perr = proxy_mod.select(req.u, opts.proxy)
   if perr then return nil, perr end
@@ -138,7 +143,9 @@ function _M:exchange(req, opts)
       return resp
     end
     self:release_held(held)
-    if not pool_mod.retryable(req.method, req.body, conn.reused, got) then return nil, rerr end
+    if rerr == "timeout" or not pool_mod.retryable(req.method, req.body, conn.reused, got) then
+      return nil, rerr
+    end
   end
   return nil, "closed"
 end
@@ -216,7 +223,7 @@ function Response:finish(complete)
   self.reader, self.conn = nil, nil
   if reader then reader:close() end
   if not conn then return end
-  if complete and reader and reader:finished() and wire.keepalive(self, self.framing) then
+  if complete and reader and reader:finished() and self.keep_alive then
     self.client.pool:release(self.key, conn)
   else
     self.client.pool:discard(self.key, conn)
@@ -234,8 +241,9 @@ local function attach_body(client, resp, opts)
   local gunzip = opts.gzip and encoding and (headers.has_token(encoding, "gzip")
                                              or headers.has_token(encoding, "deflate"))
   resp.client = client
-  resp.reader = body_mod.new(resp.conn.sock, resp.framing, resp.length,
+  resp.reader = body_mod.new(resp.conn.sock, resp.parser,
                              {gunzip = gunzip, max_body = opts.max_body})
+  resp.parser = nil
   if gunzip then resp.headers["content-encoding"] = nil; resp.headers["content-length"] = nil end
   return setmetatable(resp, Response)
 end

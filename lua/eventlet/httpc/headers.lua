@@ -62,20 +62,6 @@ function _M.new(from)
   return h
 end
 
---- Add a received header: repeats join with ", " (RFC 9110), except
--- Set-Cookie, which becomes a list because cookies may contain commas.
-function _M.add(h, name, value)
-  local key = string_lower(name)
-  local old = rawget(h, key)
-  if old == nil then
-    h[name] = value
-  elseif key == "set-cookie" then
-    if type(old) == "table" then old[#old + 1] = value else rawset(h, key, {old, value}) end
-  else
-    rawset(h, key, old .. ", " .. value)
-  end
-end
-
 --- True when a comma-separated header holds `token` (case-insensitive),
 -- e.g. has_token(h.connection, "close").
 function _M.has_token(value, token)

@@ -49,8 +49,7 @@ local function tunnel(sock, u, proxy, timeouts)
   sock:settimeout(timeouts.send)
   local ok, err = wire.send(sock, "CONNECT", authority, h, nil)
   if not ok then return nil, "proxy: " .. tostring(err) end
-  sock:settimeout(timeouts.read)
-  local resp, rerr = wire.read_head(sock)
+  local resp, rerr = wire.read_head(sock, wire.parser(), timeouts.read)
   if not resp then return nil, "proxy: " .. tostring(rerr) end
   if resp.status < 200 or resp.status > 299 then
     return nil, "proxy refused CONNECT: " .. resp.status .. " " .. (resp.reason or "")

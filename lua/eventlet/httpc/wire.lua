@@ -1,16 +1,18 @@
 --- eventlet.httpc.wire: HTTP/1.1 on a connected socket — write a request
--- (fixed-length or chunked body), read a response head, and decide how
--- its body is framed.  Bodies are read by eventlet.httpc.body.
-local headers = require "eventlet.httpc.headers"
+-- (fixed-length or chunked body), read a response head (llhttp, through
+-- the core's http_read_head, straight off the socket's buffer).  The
+-- same parser then decodes the body (eventlet.httpc.body).
+local core = require "eventlet.core"
 
 local type = type
 local pairs = pairs
 local ipairs = ipairs
 local error = error
 local tostring = tostring
-local tonumber = tonumber
 local string_format = string.format
 local table_concat = table.concat
+local http_parser = core.http_parser
+local http_read_head = core.http_read_head
 
 local _M = {}
 
@@ -90,96 +92,50 @@ function _M.send(sock, method, target, h, body)
   return true
 end
 
-local TOKEN = "^[!#$%%&'*+%-.^_`|~%w]+$"
-
--- Read one line of the head, counting bytes against the limit.
-local function read_line(sock, state)
-  local line, err = sock:receive("*l")
-  if not line then return nil, err end
-  state.bytes = state.bytes + #line + 2
-  if state.bytes > state.max then return nil, "response head too large" end
-  return line
+-- What a parser error (an HTTP status the parser would answer a client
+-- with) means for a response we read.
+local function head_error(status, reason)
+  if status == 431 or status == 414 then return "response head too large" end
+  if status == 408 then return "timeout" end
+  if reason and reason:match("^connection closed") then return "malformed response: truncated head" end
+  return "malformed response: " .. (reason or status)
 end
 
--- Parse "Name: value" into the header table; nil, err when malformed.
-local function parse_header(h, line)
-  local name, value = line:match("^([^:]*):[ \t]*(.-)[ \t]*$")
-  if not name or not name:match(TOKEN) then
-    return nil, "malformed response: bad header line"
+-- Set-Cookie values as a list (cookies may hold commas, so the parser's
+-- ", " join cannot be split again), from the raw name/value pairs.
+local function cookie_list(msg)
+  local list, raw = {}, msg.headers_raw
+  for i = 1, #raw, 2 do
+    if raw[i]:lower() == "set-cookie" then list[#list + 1] = raw[i + 1] end
   end
-  headers.add(h, name, value)
-  return true
+  msg.headers["set-cookie"] = list
 end
 
--- Read one head (status line and headers).  got_bytes tells the pool
--- whether the server answered anything at all.
-local function read_one_head(sock, state)
-  local line, err = read_line(sock, state)
-  if not line then return nil, err end
-  state.got = true
-  local major, minor, status, reason = line:match("^HTTP/(%d)%.(%d) (%d%d%d) ?(.*)$")
-  if not major then return nil, "malformed response: bad status line" end
-  local resp = {status = tonumber(status), reason = reason,
-                version = tonumber(major) + tonumber(minor) / 10, headers = headers.new()}
-  local count = 0
+--- A response parser for one connection (llhttp, in the core), limited to
+-- `max_head` bytes of head and MAX_HEADERS header lines.
+function _M.parser(max_head)
+  return http_parser("response", {max_header_size = max_head or _M.MAX_HEAD,
+                                  max_headers = _M.MAX_HEADERS})
+end
+
+--- Read the response head off sock, skipping interim 1xx responses
+-- (100 Continue), waiting up to `timeout` for it to start and to end.
+-- The parser is left at the body (parser:state() == "body") if any.
+-- @return resp {status, reason, version ("1.1"), keep_alive, headers
+--   (lower-case names)}; or nil, err, got_bytes (whether the server sent
+--   anything at all: a pooled connection that died sent nothing)
+function _M.read_head(sock, parser, timeout)
   while true do
-    line, err = read_line(sock, state)
-    if not line then return nil, err == "closed" and "malformed response: truncated head" or err end
-    if line == "" then return resp end
-    count = count + 1
-    if count > _M.MAX_HEADERS then return nil, "response head too large" end
-    local ok, perr = parse_header(resp.headers, line)
-    if not ok then return nil, perr end
-  end
-end
-
---- Read the response head, skipping interim 1xx responses (100 Continue).
--- @return resp {status, reason, version, headers}; or nil, err, got_bytes
-function _M.read_head(sock, max_head)
-  local state = {bytes = 0, max = max_head or _M.MAX_HEAD, got = false}
-  while true do
-    local resp, err = read_one_head(sock, state)
-    if not resp then return nil, err, state.got end
-    if resp.status >= 200 or resp.status == 101 then return resp end
-    state.bytes = 0
-  end
-end
-
---- How the body of `resp` to a `method` request is framed: "none",
--- "chunked", "length" (with the length) or "close"; nil, err for
--- ambiguous framing (Content-Length with chunked, conflicting lengths).
-function _M.framing(method, resp)
-  local s = resp.status
-  if method == "HEAD" or s == 204 or s == 304 or (s >= 100 and s < 200) then return "none" end
-  local te, cl = resp.headers["transfer-encoding"], resp.headers["content-length"]
-  if te then
-    if cl then return nil, "malformed response: both Content-Length and Transfer-Encoding" end
-    local last = te:lower():match("([%w-]+)%s*$")
-    if last == "chunked" then return "chunked" end
-    return "close"
-  end
-  if cl then
-    local first
-    for v in cl:gmatch("[^,]+") do
-      v = v:match("^%s*(%d+)%s*$")
-      if not v or (first and v ~= first) then return nil, "malformed response: bad Content-Length" end
-      first = v
+    local msg, status, reason = http_read_head(parser, sock, timeout, timeout)
+    if not msg then
+      if type(status) ~= "number" then return nil, status, false end
+      return nil, head_error(status, reason), true
     end
-    local n = tonumber(first)
-    if not n then return nil, "malformed response: bad Content-Length" end
-    return "length", n
+    if msg.status >= 200 or msg.status == 101 then
+      if msg.headers["set-cookie"] then cookie_list(msg) end
+      return msg
+    end
   end
-  return "close"
-end
-
---- Whether the connection may carry another request after this response
--- (its body read to the end).
-function _M.keepalive(resp, framing)
-  if framing == "close" then return false end
-  local conn = resp.headers.connection
-  if headers.has_token(conn, "close") then return false end
-  if resp.version < 1.1 then return headers.has_token(conn, "keep-alive") end
-  return true
 end
 
 return _M
