@@ -216,31 +216,63 @@ describe("eventlet.logutil", function()
       assert.has_error(function() logutil.configure{sink = "file:/nonexistent-dir/x.log"} end)
     end)
 
-    it("syslog: RFC 3164 datagrams reach a collector socket (socat)", function()
-      assert.is_true(os.execute("command -v socat >/dev/null"), "socat is needed (scripts/deps.sh)")
-      local sock, out, pidfile = tmppath(".sock"), tmppath(".out"), tmppath(".pid")
+    -- Start socat receiving datagrams at sock into out; returns its pid.
+    local function collector_process(sock, out)
+      local pidfile = tmppath(".pid")
       os.execute(("socat -u UNIX-RECV:%s OPEN:%s,creat,append >/dev/null 2>&1 & echo $! > %s")
         :format(sock, out, pidfile))
       local pid = slurp(pidfile):match("%d+")
+      os.remove(pidfile)
       assert.is_true(wait_until(function() return os.execute("test -S " .. sock) end))
+      return pid
+    end
+
+    -- Stop a collector and remove its socket.
+    local function stop_collector(pid, sock)
+      os.execute("kill " .. pid .. "; while kill -0 " .. pid .. " 2>/dev/null; do sleep 0.01; done")
+      os.remove(sock)
+    end
+
+    -- Wait for text to show up in a file; return the file's content.
+    local function wait_for(path, text)
+      assert.is_true(wait_until(function()
+        local data = slurp(path)
+        return data and data:find(text, 1, true)
+      end), "no '" .. text .. "' in " .. path)
+      return slurp(path)
+    end
+
+    it("syslog: RFC 3164 datagrams reach a collector socket (socat)", function()
+      assert.is_true(os.execute("command -v socat >/dev/null"), "socat is needed (scripts/deps.sh)")
+      local sock, out = tmppath(".sock"), tmppath(".out")
+      local pid = collector_process(sock, out)
       local sink = assert(logsinks.syslog{ident = "spec", facility = "local3", socket = sock})
       logutil.configure{sink = sink, format = "text"}
       logutil.get("sys"):error("to syslog")
       logutil.warn("second")
-      assert.is_true(wait_until(function()
-        local data = slurp(out)
-        return data and data:find("second")
-      end))
-      os.execute("kill " .. pid)
-      logutil.reset()
-      sink:close()   -- a sink object passed to configure stays the caller's
-      local data = slurp(out)
-      for _, p in ipairs{sock, out, pidfile} do os.remove(p) end
+      local data = wait_for(out, "second")
+      stop_collector(pid, sock)
       -- local3 = 19 * 8; err = 3, warning = 4
       local me = core.getpid()
       assert.matches("<155>%a%a%a [ %d]%d %d%d:%d%d:%d%d spec%[" .. me .. "%]: " .. TIME ..
                      " ERROR " .. me .. " %[.-%] sys: to syslog", data)
       assert.matches("<156>.- spec%[" .. me .. "%]: .* WARN .* second", data)
+
+      -- the collector is gone: the line is dropped with an error, not raised
+      local ok, err = sink:write("lost", {level = "info"})
+      assert.is_nil(ok)
+      assert.is_string(err)
+      -- a restarted collector at the same path is reconnected to
+      local out2 = tmppath(".out")
+      pid = collector_process(sock, out2)
+      logutil.info("after restart")
+      data = wait_for(out2, "after restart")
+      stop_collector(pid, sock)
+      logutil.reset()
+      sink:close()   -- a sink object passed to configure stays the caller's
+      os.remove(out)
+      os.remove(out2)
+      assert.matches("^<158>.- spec%[" .. me .. "%]: .* INFO .* after restart$", data)
       assert.matches("SyslogSink %(spec %-> .*%.sock, closed%)", tostring(sink))
     end)
 

@@ -134,7 +134,8 @@ static int send_datagram(eh_syslog *s, int priority, const char *msg) {
   mh.msg_iov = iov;
   mh.msg_iovlen = 2;
   for (tries = 0; tries < 2; tries++) {
-    if (s->fd < 0 && connect_socket(s) != 0) return errno ? errno : ENOTCONN;
+    int e = s->fd < 0 ? connect_socket(s) : 0;
+    if (e != 0) return e;
     if (sendmsg(s->fd, &mh, MSG_NOSIGNAL) >= 0) return 0;
     if (errno != ECONNREFUSED && errno != ENOTCONN) return errno;
     close(s->fd);
