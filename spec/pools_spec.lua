@@ -123,7 +123,7 @@ describe("pools.Pool", function()
 
   it("checks its arguments", function()
     assert.has_error(function() pools.Pool{max_size = -1} end,
-      "Pool: max_size must be a whole non-negative number, got -1")
+      "Pool: max_size must not be negative, got -1")
     assert.has_error(function() pools.Pool{create = 5} end, "Pool: create must be a function")
     assert.has_error(function() pools.Pool{}:get() end)
     assert.has_error(function() pools.Pool{create = print}:put(nil) end, "Pool:put: nil item")

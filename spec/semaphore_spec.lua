@@ -121,7 +121,7 @@ describe("Semaphore", function()
     assert.has_error(function() sem:acquire(false, 1) end,
       "Semaphore:acquire: a timeout makes no sense when not blocking")
     assert.has_error(function() sem:acquire(true, -2) end,
-      "Semaphore:acquire: timeout must not be negative")
+      "Semaphore:acquire: timeout must be a non-negative number, got -2")
   end)
 
   it("holds a unit for a function or a to-be-closed scope", function()

@@ -6,14 +6,13 @@
 local core = require "eventlet.core"
 local ring = require "eventlet.ring"
 local waiters = require "eventlet.waiters"
+local support = require "eventlet.support"
 
 local setmetatable = setmetatable
 local pcall = pcall
 local error = error
 local type = type
 local getmetatable = getmetatable
-local tostring = tostring
-local math_tointeger = math.tointeger
 local table_pack = table.pack
 local table_unpack = table.unpack
 local spawn = core.spawn
@@ -25,27 +24,14 @@ local GreenPool = {}
 GreenPool.__index = GreenPool
 GreenPool.__name = "eventlet.GreenPool"
 
--- Check a pool size: a whole, non-negative number.
-local function check_size(size, who)
-  local n = type(size) == "number" and math_tointeger(size) or nil
-  if n == nil then error(("%s: size must be a whole number, got %s"):format(who, tostring(size)), 3) end
-  if n < 0 then error(("%s: size must not be negative, got %d"):format(who, n), 3) end
-  return n
-end
-
--- Check that fn can be called.
-local function check_callable(fn, who)
-  if type(fn) == "function" then return end
-  local mt = getmetatable(fn)
-  if mt and mt.__call then return end
-  error(("%s: expected a function, got %s"):format(who, type(fn)), 3)
-end
+local check_size = support.count
+local check_callable = support.callable
 
 --- GreenPool([size]) -> a pool running at most size (default 1000)
 -- green threads at once.
 function _M.GreenPool(size)
   return setmetatable({
-    size = check_size(size == nil and 1000 or size, "GreenPool"),
+    size = check_size(size == nil and 1000 or size, "GreenPool", "size"),
     nrunning = 0,
     members = {},              -- live member thread -> true
     spawners = waiters.new(),  -- callers blocked in spawn, FIFO
@@ -129,7 +115,7 @@ end
 --- resize(size): change the limit; running threads finish, blocked
 -- spawners start while there is room.
 function GreenPool:resize(size)
-  self.size = check_size(size, "GreenPool:resize")
+  self.size = check_size(size, "GreenPool:resize", "size")
   while self.nrunning < self.size and self.spawners.live > 0 and self.spawners:wake() do
     self.nrunning = self.nrunning + 1
   end

@@ -7,6 +7,7 @@
 local core = require "eventlet.core"
 local ring = require "eventlet.ring"
 local waiters = require "eventlet.waiters"
+local support = require "eventlet.support"
 
 local setmetatable = setmetatable
 local getmetatable = getmetatable
@@ -15,7 +16,6 @@ local error = error
 local type = type
 local tostring = tostring
 local ipairs = ipairs
-local math_tointeger = math.tointeger
 local now = core.now
 
 local _M = {}
@@ -28,14 +28,10 @@ _M.Pool_class = Pool
 -- Handed to a waiting getter instead of an item: a slot is free, create.
 local CREATE = setmetatable({}, {__tostring = function() return "CREATE" end})
 
--- Check a size option: a whole, non-negative number.
+-- Check a size option (nil: the default).
 local function check_size(value, default, who, what)
   if value == nil then return default end
-  local n = type(value) == "number" and math_tointeger(value) or nil
-  if n == nil or n < 0 then
-    error(("%s: %s must be a whole non-negative number, got %s"):format(who, what, tostring(value)), 4)
-  end
-  return n
+  return support.count(value, who, what, 4)
 end
 
 -- Fill a pool object from its options.
@@ -167,7 +163,7 @@ end
 -- it (items lent out are dropped as they come back); growing lets
 -- waiting getters create.
 function Pool:resize(max_size)
-  self.max_size = check_size(max_size, nil, "Pool:resize", "max_size")
+  self.max_size = support.count(max_size, "Pool:resize", "max_size")
   while self.current_size > self.max_size and self.free_items.n > 0 do
     self:drop(self:take_free())
     self.current_size = self.current_size - 1
@@ -232,13 +228,8 @@ end
 
 -- A subclass of Pool.
 local function subclass(name)
-  local cls = setmetatable({}, {__index = Pool})
-  cls.__index = cls
-  cls.__name = name
-  cls.__tostring = Pool.__tostring
-  return cls
+  return support.subclass(Pool, name)
 end
-_M.subclass = subclass
 
 local Token = {}
 Token.__name = "eventlet.pools.Token"

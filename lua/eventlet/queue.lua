@@ -7,6 +7,7 @@
 -- an item handed to a woken getter is returned by its get.
 local ring = require "eventlet.ring"
 local waiters = require "eventlet.waiters"
+local support = require "eventlet.support"
 
 local setmetatable = setmetatable
 local error = error
@@ -22,14 +23,7 @@ local Queue = {}
 Queue.__index = Queue
 Queue.__name = "eventlet.Queue"
 
--- Check a timeout argument (nil = wait forever).
-local function check_timeout(timeout, who)
-  if timeout == nil then return nil end
-  if type(timeout) ~= "number" or timeout < 0 then
-    error(("%s: timeout must be a non-negative number, got %s"):format(who, tostring(timeout)), 3)
-  end
-  return timeout
-end
+local check_timeout = support.timeout
 
 -- Check a maxsize argument: nil or negative means unbounded.
 local function check_maxsize(maxsize, who)
@@ -98,7 +92,7 @@ function Queue:put(item, timeout)
     self.unfinished = self.unfinished + 1
     return true
   end
-  if timeout ~= nil and check_timeout(timeout, "Queue:put") == 0 then return nil, "full" end
+  if timeout ~= nil and check_timeout(timeout, "Queue:put", 2) == 0 then return nil, "full" end
   if wait(putters, timeout, "Queue:put", item) then return true end
   return nil, "full"
 end
@@ -119,7 +113,7 @@ function Queue:get(timeout)
       return item
     end
   end
-  if timeout ~= nil and check_timeout(timeout, "Queue:get") == 0 then return nil, "empty" end
+  if timeout ~= nil and check_timeout(timeout, "Queue:get", 2) == 0 then return nil, "empty" end
   local woke, item = wait(self.getters, timeout, "Queue:get")
   if woke then return item end
   return nil, "empty"
@@ -167,7 +161,7 @@ end
 -- nil, "timeout" when timeout seconds pass first.
 function Queue:join(timeout)
   if self.unfinished == 0 then return true end
-  timeout = check_timeout(timeout, "Queue:join")
+  timeout = check_timeout(timeout, "Queue:join", 2)
   if timeout == 0 then return nil, "timeout" end
   if self.joiners:wait(timeout, "Queue:join") then return true end
   return nil, "timeout"
@@ -195,11 +189,7 @@ end
 
 -- A subclass of Queue with its own buffer discipline.
 local function subclass(name)
-  local cls = setmetatable({}, {__index = Queue})
-  cls.__index = cls
-  cls.__name = name
-  cls.__tostring = Queue.__tostring
-  return cls
+  return support.subclass(Queue, name)
 end
 
 local LightQueue = subclass("eventlet.LightQueue")

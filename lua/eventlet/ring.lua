@@ -22,7 +22,9 @@ function _M.new()
   return setmetatable({first = 1, last = 1, n = 0}, Ring)
 end
 
--- Move the values down to slot 1 and free the slots they left.
+--- Move the slots first..last-1 of t down to 1 and free (false) the
+-- slots they left; t.first and t.last follow.  eventlet.waiters uses it
+-- for its records too.
 local function slide(self)
   local first, last = self.first, self.last
   local span = last - first
@@ -68,5 +70,7 @@ function Ring:pop()
   if n == 1 then self.first, self.last = 1, 1 else self.last = last end
   return value
 end
+
+_M.slide = slide
 
 return _M

@@ -3,13 +3,11 @@
 -- its unit straight to the oldest waiter, so a newcomer never barges past
 -- a queued thread and contenders take turns: no one starves.
 local waiters = require "eventlet.waiters"
+local support = require "eventlet.support"
 
 local setmetatable = setmetatable
 local pcall = pcall
 local error = error
-local type = type
-local tostring = tostring
-local math_tointeger = math.tointeger
 
 local _M = {}
 
@@ -27,28 +25,19 @@ local function index_of(cls)
 end
 Semaphore.__index = index_of(Semaphore)
 
--- Check a count argument: a whole, non-negative number.
-local function check_count(value, who, what)
-  local n = type(value) == "number" and math_tointeger(value) or nil
-  if n == nil then
-    error(("%s: %s must be a whole number, got %s"):format(who, what, tostring(value)), 3)
-  end
-  if n < 0 then error(("%s: %s must not be negative, got %d"):format(who, what, n), 3) end
-  return n
-end
+local check_count = support.count
 
 -- Check the blocking/timeout pair of acquire; returns the timeout.
 local function check_wait(blocking, timeout, who)
   if timeout == nil or timeout == -1 then return nil end
-  if type(timeout) ~= "number" then error(who .. ": timeout must be a number", 3) end
-  if timeout < 0 then error(who .. ": timeout must not be negative", 3) end
+  support.timeout(timeout, who, 3)
   if blocking == false then error(who .. ": a timeout makes no sense when not blocking", 3) end
   return timeout
 end
 
 -- A semaphore object of class cls with `count` free units.
 local function new(cls, count, who)
-  count = check_count(count == nil and 1 or count, who, "count")
+  count = check_count(count == nil and 1 or count, who, "count", 3)
   return setmetatable({counter = count, initial = count, waiters = waiters.new()}, cls)
 end
 
@@ -133,11 +122,10 @@ function Semaphore:__tostring()
     self.counter, self.waiters.live)
 end
 
--- A subclass of Semaphore.
+-- A subclass of Semaphore (or of parent), whose instances compute .balance.
 local function subclass(name, parent)
-  local cls = setmetatable({}, {__index = parent or Semaphore})
+  local cls = support.subclass(parent or Semaphore, name)
   cls.__index = index_of(cls)
-  cls.__name = name
   cls.__tostring = Semaphore.__tostring
   return cls
 end

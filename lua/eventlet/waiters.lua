@@ -11,6 +11,7 @@
 -- nothing.  The hot paths are plain functions (_M.wait, _M.wake) as well
 -- as methods.  Internal module.
 local core = require "eventlet.core"
+local ring = require "eventlet.ring"
 
 local setmetatable = setmetatable
 local pcall = pcall
@@ -35,14 +36,7 @@ function _M.new()
   return setmetatable({first = 1, last = 1, n = 0, live = 0}, Waiters)
 end
 
--- Move the records down to slot 1 and free the slots they left.
-local function slide(self)
-  local first, last = self.first, self.last
-  local span = last - first
-  for i = 0, span - 1 do self[1 + i] = self[first + i] end
-  for i = span + 1, last - 1 do self[i] = false end
-  self.first, self.last = 1, span + 1
-end
+local slide = ring.slide
 
 -- Remove and return the oldest record.
 local function shift(self)
