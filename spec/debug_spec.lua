@@ -219,6 +219,18 @@ describe("eventlet.debug", function()
       assert.is_false(core.watchdog())
     end)
 
+    it("hub_blocking_detection raises inside code that does not yield", function()
+      if not core.watchdog then return pending("core.watchdog is not built in") end
+      assert.is_true(dbg.hub_blocking_detection(true, 0.2))
+      local ok, err = pcall(function()
+        local t0 = os.clock()
+        while os.clock() - t0 < 10 do end   -- busy, never yields
+      end)
+      assert.is_false(dbg.hub_blocking_detection(false))
+      assert.is_false(ok)
+      assert.matches("without yielding", tostring(err))
+    end)
+
     it("are set from EVENTLET_DEBUG when the module loads", function()
       local out = run("EVENTLET_DEBUG=hub_exceptions=0,hub_listener_stacks=on,bogus=1", [[
         local dbg = require "eventlet.debug"

@@ -101,6 +101,18 @@ if core.watchdog then
   end, "report green threads that run this many seconds without yielding (false: off)")
 end
 
+--- hub_blocking_detection([on[, resolution]]) -> bool: the seed's name for
+-- the watchdog in its raising mode: a green thread that runs `resolution`
+-- seconds (default 1) without yielding gets an error raised inside it.
+-- For debugging, not production.  Needs core.watchdog.
+function _M.hub_blocking_detection(on, resolution)
+  if not core.watchdog then error("hub_blocking_detection: the core has no watchdog", 2) end
+  if on ~= nil then
+    if on then core.watchdog(resolution or 1, {raise = true}) else core.watchdog(false) end
+  end
+  return core.watchdog() ~= false
+end
+
 -- The value of a switch written in EVENTLET_DEBUG: 1/0, true/false, on/off,
 -- a number, or the string itself.
 local function parse_value(text)

@@ -70,7 +70,9 @@ end
 
 local Logger = {__name = "eventlet.logutil.Logger"}
 Logger.__index = Logger
-Logger.__tostring = function(self) return "Logger (" .. (self.name or "root") .. ")" end
+Logger.__tostring = function(self)
+  return "Logger (" .. (self.name or (self == _M.root and "root") or "unnamed") .. ")"
+end
 
 local loggers = {}   -- name -> Logger
 
@@ -187,6 +189,20 @@ function _M.reset()
   core.on_error(nil)
 end
 
+--- file_logger(path) -> logger, sink: the seed's name; a logger of its own
+-- (not the root's settings) appending to path.  Raises if path cannot open.
+function _M.file_logger(path)
+  local sink = sinks.resolve("file:" .. path)
+  return setmetatable({own_sink = sink}, Logger), sink
+end
+
+--- stream_logger(stream) -> logger, sink: the seed's name; a logger of its
+-- own writing lines to a file-like stream (anything with :write).
+function _M.stream_logger(stream)
+  local sink = sinks.resolve(function(line) stream:write(line, "\n") end)
+  return setmetatable({own_sink = sink}, Logger), sink
+end
+
 --- reopen() -> failures, last_err: reopen every file sink (what SIGHUP does).
 _M.reopen = sinks.reopen_files
 
@@ -225,11 +241,18 @@ local LineLogger = {__name = "eventlet.logutil.LineLogger"}
 LineLogger.__index = LineLogger
 LineLogger.__tostring = function(self) return "LineLogger (" .. tostring(self.logger) .. ")" end
 
+-- A logger-shaped wrapper of the seed's emit(line) function.
+local function emitter(emit)
+  return {event = function(_, _, line) emit(line) end}
+end
+
 --- LineLogger([logger[, level]]) -> an object with :write(...), :flush()
 -- and :close() that logs every complete line written to it (a partial
 -- line waits for its newline or flush).  For output of code that expects
--- a file (io.write-style callers, child process output).
+-- a file (io.write-style callers, child process output).  As in the seed,
+-- LineLogger(emit) calls emit(line) for each line instead.
 function _M.LineLogger(logger, level)
+  if type(logger) == "function" then logger = emitter(logger) end
   return setmetatable({logger = logger or _M.root, level = check_level(level or "info"),
                        buf = ""}, LineLogger)
 end
