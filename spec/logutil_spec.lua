@@ -209,6 +209,22 @@ describe("eventlet.logutil", function()
       assert.matches("^[^\n]*after rotation\n$", new)
     end)
 
+    it("file: a sink object given to configure stays open; one opened from a spec closes", function()
+      local path, path2 = tmppath(".log"), tmppath(".log")
+      local mine = assert(logsinks.file(path))
+      logutil.get("owned"):configure{sink = mine}
+      logutil.configure{sink = "file:" .. path2}
+      logutil.get("owned"):info("one")
+      logutil.reset()
+      mine:write("still open")
+      mine:close()
+      local data, data2 = slurp(path), slurp(path2)
+      os.remove(path)
+      os.remove(path2)
+      assert.matches("owned: one\nstill open\n$", data)
+      assert.equal("", data2)
+    end)
+
     it("file: reports a path that cannot be opened", function()
       local sink, err = logsinks.file("/nonexistent-dir/x.log")
       assert.is_nil(sink)

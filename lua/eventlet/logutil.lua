@@ -21,7 +21,6 @@ local tostring = tostring
 local type = type
 local error = error
 local pairs = pairs
-local getmetatable = getmetatable
 local string_format = string.format
 local core_time = core.time
 local core_getpid = core.getpid
@@ -102,10 +101,11 @@ end
 -- values fall back to the root's (a named logger only).
 function Logger:configure(opts)
   if self == _M.root then return _M.configure(opts) end
-  if self.own_sink and self.own_sink ~= opts.sink then self.own_sink:close() end
+  local sink = opts.sink and sinks.resolve(opts.sink)
+  if self.own_owned and self.own_sink ~= sink then self.own_sink:close() end
   self.own_level = opts.level and check_level(opts.level)
   self.own_format = opts.format and formats.get(opts.format)
-  self.own_sink = opts.sink and sinks.resolve(opts.sink)
+  self.own_sink, self.own_owned = sink, sink ~= nil and sink ~= opts.sink
   return self
 end
 
@@ -171,7 +171,7 @@ function _M.configure(opts)
     local sink = sinks.resolve(opts.sink)
     if root.owned and root.sink ~= sink then root.sink:close() end
     root.sink = sink
-    root.owned = type(opts.sink) ~= "table" or getmetatable(opts.sink) == nil
+    root.owned = sink ~= opts.sink   -- opened here from a spec, not given
   end
   core.on_error(opts.errors ~= false and report_thread_error or nil)
   return _M.root
@@ -182,8 +182,8 @@ end
 function _M.reset()
   if root.owned then root.sink:close() end
   for _, log in pairs(loggers) do
-    if log.own_sink then log.own_sink:close() end
-    log.own_sink, log.own_level, log.own_format = nil, nil, nil
+    if log.own_owned then log.own_sink:close() end
+    log.own_sink, log.own_owned, log.own_level, log.own_format = nil, nil, nil, nil
   end
   defaults()
   core.on_error(nil)
