@@ -208,6 +208,20 @@ describe("pools.ConnectionPool", function()
     assert.equal(3, #opened)
   end)
 
+  it("closes connections coming back to a pool resized below them", function()
+    local opened, create = connections()
+    local pool = pools.ConnectionPool{create = create, max_size = 2}
+    local a, b = pool:get(), pool:get()
+    pool:resize(1)
+    pool:put(a)
+    assert.is_true(a.closed)
+    pool:put(b)
+    assert.is_false(b.closed)
+    assert.equal(b, pool:get())
+    assert.equal(2, #opened)
+    pool:put(b)
+  end)
+
   it("discards broken connections and frees their slot", function()
     local opened, create = connections()
     local pool = pools.ConnectionPool{create = create, max_size = 1}

@@ -99,7 +99,7 @@ function Pool:get(timeout)
     return create_in_slot(self, pcall(self.create, self))
   end
   if timeout == 0 then return nil, "timeout" end
-  local woke, item = self.getters:wait(timeout, "Pool:get")
+  local woke, item = self.getters:wait1(timeout, "Pool:get")
   if not woke then return nil, "timeout" end
   if item == CREATE then return create_in_slot(self, pcall(self.create, self)) end
   return item
@@ -119,6 +119,7 @@ end
 function Pool:put(item)
   if item == nil then error("Pool:put: nil item", 2) end
   if self.current_size > self.max_size then
+    self:drop(item)
     self.current_size = self.current_size - 1
     return
   end
@@ -323,11 +324,6 @@ end
 function ConnectionPool:put(conn)
   if conn == nil then error("ConnectionPool:put: nil connection", 2) end
   if self:expired(conn) then return self:discard(conn) end
-  if self.current_size > self.max_size then
-    self:drop(conn)
-    self.current_size = self.current_size - 1
-    return
-  end
   self.idle_since[conn] = now()
   return Pool.put(self, conn)
 end

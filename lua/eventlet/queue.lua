@@ -14,7 +14,7 @@ local error = error
 local type = type
 local tostring = tostring
 local math_huge = math.huge
-local wait = waiters.wait
+local wait = waiters.wait1
 local wake = waiters.wake
 
 local _M = {}

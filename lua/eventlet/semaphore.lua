@@ -56,7 +56,7 @@ function Semaphore:acquire(blocking, timeout)
     return true
   end
   if blocking == false then return false end
-  return self.waiters:wait(timeout, "Semaphore:acquire") == true
+  return self.waiters:wait1(timeout, "Semaphore:acquire") == true
 end
 
 --- Give a unit back: to the oldest waiter if any, else to the counter.
@@ -190,7 +190,7 @@ function CappedSemaphore:acquire(blocking, timeout)
     if self.releasers:wake() then return true end
   end
   if blocking == false then return false end
-  return self.waiters:wait(timeout, "CappedSemaphore:acquire") == true
+  return self.waiters:wait1(timeout, "CappedSemaphore:acquire") == true
 end
 
 --- release([blocking[, timeout]]) -> bool: give a unit back; waits (FIFO)
@@ -203,7 +203,7 @@ function CappedSemaphore:release(blocking, timeout)
     return true
   end
   if blocking == false then return false end
-  return self.releasers:wait(timeout, "CappedSemaphore:release") == true
+  return self.releasers:wait1(timeout, "CappedSemaphore:release") == true
 end
 
 --- Free units minus waiting acquirers plus waiting releasers.

@@ -73,16 +73,32 @@ function Waiters:forget(gt, seq)
   end
 end
 
--- The end of a wait: values when woken; otherwise the waiter leaves the
--- list and reports "timeout", or re-raises the kill/Timeout it received
--- (which may have struck before the park began, when the park number was
--- not yet used: the record must go before any later park can match it).
-local function settle(self, gt, seq, ok, woke, ...)
-  if ok and woke then return true, ... end
+-- A wait that did not end in a wake-up: the waiter leaves the list and
+-- reports "timeout", or re-raises the kill/Timeout it received (which
+-- may have struck before the park began, when the park number was not
+-- yet used: the record must go before any later park can match it).
+local function gave_up(self, gt, seq, ok, err)
   self.live = self.live - 1
   self:forget(gt, seq)
   if ok then return nil, "timeout" end
-  error(woke, 0)
+  error(err, 0)
+end
+
+-- The end of a wait: the values handed over when woken.
+local function settle(self, gt, seq, ok, woke, ...)
+  if ok and woke then return true, ... end
+  return gave_up(self, gt, seq, ok, woke)
+end
+
+-- Append the running thread's record; returns its thread and park number.
+local function enlist(self, item)
+  local gt, seq = waiter()
+  local last = self.last
+  self[last], self[last + 1], self[last + 2] = gt, seq, item == nil and false or item
+  self.last = last + 3
+  self.n = self.n + 1
+  self.live = self.live + 1
+  return gt, seq
 end
 
 --- Park the running thread at the end of the list until woken (true,
@@ -91,15 +107,20 @@ end
 -- value); `what` names the wait in deadlock reports.  Raises a kill or
 -- Timeout.
 local function wait(self, timeout, what, item)
-  local gt, seq = waiter()
-  local last = self.last
-  self[last], self[last + 1], self[last + 2] = gt, seq, item == nil and false or item
-  self.last = last + 3
-  self.n = self.n + 1
-  self.live = self.live + 1
+  local gt, seq = enlist(self, item)
   return settle(self, gt, seq, pcall(park, timeout, what))
 end
 Waiters.wait, _M.wait = wait, wait
+
+--- As wait, for wake-ups carrying at most one value (the fast path of
+-- queues, semaphores and pools): true, value or nil, "timeout".
+local function wait1(self, timeout, what, item)
+  local gt, seq = enlist(self, item)
+  local ok, woke, value = pcall(park, timeout, what)
+  if ok and woke then return true, value end
+  return gave_up(self, gt, seq, ok, woke)
+end
+Waiters.wait1, _M.wait1 = wait1, wait1
 
 --- Wake the oldest waiter still parked, handing it the values.  Returns
 -- true and the item of its record, or false when nobody waits.
