@@ -95,17 +95,26 @@ eh_sock *eh_checksocket(lua_State *L, int idx) {
   return (eh_sock *)luaL_checkudata(L, idx, EH_SOCKET_MT);
 }
 
-/* A watcher of ours fired: wake the thread parked in that slot. */
+/* Stop a slot's watcher, re-counting it first if it was left idle. */
+static void stop_watcher(struct ev_loop *loop, ev_io *w, unsigned char *idle) {
+  if (*idle) { ev_ref(loop); *idle = 0; }
+  ev_io_stop(loop, w);
+}
+
+/* A watcher of ours fired: wake the thread parked in that slot, or, when
+ * nobody waits (an idle watcher), stop watching. */
 static void reader_cb(struct ev_loop *loop, ev_io *w, int revents) {
   eh_sock *s = (eh_sock *)w->data;
-  (void)loop; (void)revents;
+  (void)revents;
   if (s->reader) eh_wake(s->reader, EH_WAKE_IO);
+  else stop_watcher(loop, w, &s->ridle);
 }
 
 static void writer_cb(struct ev_loop *loop, ev_io *w, int revents) {
   eh_sock *s = (eh_sock *)w->data;
-  (void)loop; (void)revents;
+  (void)revents;
   if (s->writer) eh_wake(s->writer, EH_WAKE_IO);
+  else stop_watcher(loop, w, &s->widle);
 }
 
 /* Push a socket owning fd: made non-blocking and close-on-exec.
@@ -136,8 +145,8 @@ eh_sock *eh_pushsocket(lua_State *L, int fd, int kind, int family) {
 void eh_sock_close(eh_sock *s) {
   struct ev_loop *loop = s->hub->loop;
   if (s->fd < 0) return;
-  ev_io_stop(loop, &s->rio);
-  ev_io_stop(loop, &s->wio);
+  stop_watcher(loop, &s->rio, &s->ridle);
+  stop_watcher(loop, &s->wio, &s->widle);
   if (s->ops->close) s->ops->close(s);
   s->ops = &plain_ops;
   close(s->fd);
@@ -160,6 +169,20 @@ void eh_sock_consume(eh_sock *s, size_t n) {
   if (n >= s->len) { s->off = s->len = 0; return; }
   s->off += n;
   s->len -= n;
+}
+
+/* Grow the buffer to hold at least n bytes (for large reads: fewer,
+ * bigger syscalls).  Returns 0, or -1 when memory ran out. */
+int eh_sock_reserve(eh_sock *s, size_t n) {
+  char *nb;
+  if (s->cap >= n) return 0;
+  if (s->off > 0 && s->len > 0) memmove(s->buf, s->buf + s->off, s->len);
+  s->off = 0;
+  nb = (char *)realloc(s->buf, n);
+  if (nb == NULL) return -1;
+  s->buf = nb;
+  s->cap = n;
+  return 0;
 }
 
 /* Make room after the buffered bytes: compact, or grow when full.
@@ -187,46 +210,72 @@ static int make_room(eh_sock *s) {
   return 0;
 }
 
-/* How the last read_some would block (EV_READ or EV_WRITE for TLS). */
-static int read_wait(eh_sock *s) { return s->rio.events & (EV_READ | EV_WRITE); }
-
-/* One read into the buffer, without parking.  */
+/* One read into the buffer, without parking.  After a plain read that
+ * drained the kernel buffer, the next call reports EH_IO_AGAIN without a
+ * syscall: in request/response traffic the next bytes are rarely there
+ * yet, and the level-triggered poll finds them at once when they are. */
 int eh_sock_read_some(eh_sock *s) {
   ssize_t n;
+  size_t room;
   int wait = 0;
   s->again = 0;
   if (s->fd < 0) return EH_IO_CLOSED;
+  if (s->drained) {
+    s->drained = 0;
+    if (s->timeout != 0 && s->ops == &plain_ops) {
+      s->rwait = EV_READ;
+      s->again = 1;
+      return EH_IO_AGAIN;
+    }
+  }
   if (make_room(s) < 0) return eh_sock_seterr(s, ENOMEM);
-  n = s->ops->read(s, s->buf + s->off + s->len, s->cap - s->off - s->len, &wait);
-  if (n > 0) { s->len += (size_t)n; return EH_IO_OK; }
+  room = s->cap - s->off - s->len;
+  n = s->ops->read(s, s->buf + s->off + s->len, room, &wait);
+  if (n > 0) {
+    s->len += (size_t)n;
+    s->drained = (size_t)n < room;
+    return EH_IO_OK;
+  }
   if (n == 0) return EH_IO_EOF;
   if (wait == 0) return EH_IO_ERROR;
-  ev_io_set(&s->rio, s->fd, wait);
+  s->rwait = wait;
   s->again = 1;
   return EH_IO_AGAIN;
 }
 
 /* Arm a slot's watcher and park; k resumes.  EV_READ is the reader's
- * slot, EV_WRITE the writer's; the watcher's events may be either (TLS). */
+ * slot, EV_WRITE the writer's; the watcher's events may be either (TLS).
+ * A watcher left armed by the last wait is reused as is: no epoll_ctl
+ * in steady request/response traffic. */
 static int park_slot(lua_State *L, eh_sock *s, int slot, int events,
                      lua_KFunction k) {
+  struct ev_loop *loop = s->hub->loop;
   eh_thread *t = s->hub->current;
   ev_io *w = slot == EV_READ ? &s->rio : &s->wio;
+  unsigned char *idle = slot == EV_READ ? &s->ridle : &s->widle;
   if (eh_pending_cancel(L, t)) { lua_pop(L, 1); return eh_raise_cancel(L, t); }
   if (slot == EV_READ) s->reader = t; else s->writer = t;
-  ev_io_set(w, s->fd, events);
-  ev_io_start(s->hub->loop, w);
+  if (ev_is_active(w) && (w->events & (EV_READ | EV_WRITE)) == events) {
+    if (*idle) { ev_ref(loop); *idle = 0; }
+  } else {
+    stop_watcher(loop, w, idle);
+    ev_io_set(w, s->fd, events);
+    ev_io_start(loop, w);
+  }
   return eh_park(L, s->timeout, slot == EV_READ ? "read" : "write", s->fd,
                  (lua_KContext)s, k);
 }
 
-/* Disarm a slot after a park; raises a kill or Timeout.  Returns the
- * eh_io outcome of the wait itself: OK, TIMEOUT or CLOSED. */
+/* End a slot's wait; raises a kill or Timeout.  The watcher stays armed
+ * but uncounted (idle) for the next wait.  Returns the eh_io outcome of
+ * the wait itself: OK, TIMEOUT or CLOSED. */
 static int unpark_slot(lua_State *L, eh_sock *s, int slot) {
   int wake;
   eh_thread *t = s->hub->current;
-  if (slot == EV_READ) { ev_io_stop(s->hub->loop, &s->rio); s->reader = NULL; }
-  else { ev_io_stop(s->hub->loop, &s->wio); s->writer = NULL; }
+  ev_io *w = slot == EV_READ ? &s->rio : &s->wio;
+  unsigned char *idle = slot == EV_READ ? &s->ridle : &s->widle;
+  if (slot == EV_READ) s->reader = NULL; else s->writer = NULL;
+  if (ev_is_active(w) && !*idle) { ev_unref(s->hub->loop); *idle = 1; }
   wake = eh_park_check(L);
   lua_pop(L, t->nwake);
   t->nwake = 0;
@@ -248,7 +297,7 @@ static int fill_k(lua_State *L, int status, lua_KContext ctx) {
   (void)status;
   if (st == EH_IO_OK) {
     st = eh_sock_read_some(s);
-    if (st == EH_IO_AGAIN) return park_slot(L, s, EV_READ, read_wait(s), fill_k);
+    if (st == EH_IO_AGAIN) return park_slot(L, s, EV_READ, s->rwait, fill_k);
   }
   s->rstatus = st;
   return s->rk(L, LUA_YIELD, s->rctx);
@@ -268,7 +317,7 @@ int eh_sock_fill(lua_State *L, eh_sock *s, lua_KContext ctx, lua_KFunction k) {
   }
   s->rk = k;
   s->rctx = ctx;
-  return park_slot(L, s, EV_READ, read_wait(s), fill_k);
+  return park_slot(L, s, EV_READ, s->rwait, fill_k);
 }
 
 /* After a park of eh_sock_wait on either slot. */
@@ -321,7 +370,7 @@ static int write_some(eh_sock *s) {
     n = s->ops->writev(s, s->wiov, s->wiovcnt, &wait);
     if (n < 0) {
       if (wait == 0) return EH_IO_ERROR;
-      ev_io_set(&s->wio, s->fd, wait);
+      s->wwait = wait;
       return EH_IO_AGAIN;
     }
     s->wsent += (size_t)n;
@@ -338,7 +387,7 @@ static int writev_k(lua_State *L, int status, lua_KContext ctx) {
   if (st == EH_IO_OK) {
     st = write_some(s);
     if (st == EH_IO_AGAIN)
-      return park_slot(L, s, EV_WRITE, s->wio.events & (EV_READ | EV_WRITE), writev_k);
+      return park_slot(L, s, EV_WRITE, s->wwait, writev_k);
   }
   s->wiovcnt = 0;
   s->wstatus = st;
@@ -365,7 +414,7 @@ int eh_sock_writev(lua_State *L, eh_sock *s, const struct iovec *iov,
   }
   s->wk = k;
   s->wctx = ctx;
-  return park_slot(L, s, EV_WRITE, s->wio.events & (EV_READ | EV_WRITE), writev_k);
+  return park_slot(L, s, EV_WRITE, s->wwait, writev_k);
 }
 
 /* sock:close() -> 1: idempotent; wakes parked readers/writers with nil,
@@ -383,8 +432,8 @@ static int l_detach(lua_State *L) {
   int fd = s->fd;
   if (s->tls) return luaL_error(L, "socket: cannot detach a TLS connection");
   if (s->reader || s->writer) return luaL_error(L, "socket: cannot detach while in use");
-  ev_io_stop(s->hub->loop, &s->rio);
-  ev_io_stop(s->hub->loop, &s->wio);
+  stop_watcher(s->hub->loop, &s->rio, &s->ridle);
+  stop_watcher(s->hub->loop, &s->wio, &s->widle);
   s->fd = -1;
   free(s->buf);
   s->buf = NULL;

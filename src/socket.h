@@ -40,6 +40,7 @@
 #define EH_SOCKET_MT "eventlet.socket"
 #define EH_SOCK_IOV_MAX 64      /* iovecs one eh_sock_writev may take */
 #define EH_SOCK_BUFSIZE 16384   /* initial read buffer */
+#define EH_SOCK_BIGREAD 262144  /* buffer a large recv(n) may grow to */
 
 /* What kind of descriptor a socket wraps. */
 enum eh_sock_kind { EH_SOCK_STREAM, EH_SOCK_DGRAM, EH_SOCK_FD };
@@ -91,6 +92,9 @@ struct eh_sock {
   lua_KContext rctx;
   int rstatus;                 /* enum eh_io of the last fill */
   int again;                   /* the last read_some found nothing */
+  int drained;                 /* the last read emptied the kernel buffer */
+  int rwait, wwait;            /* EV_READ/EV_WRITE the transport waits for */
+  unsigned char ridle, widle;  /* watcher left armed but unref'd between waits */
   /* write side */
   struct iovec wiov[EH_SOCK_IOV_MAX];
   int wiovcnt;
@@ -114,6 +118,8 @@ eh_sock *eh_pushsocket(lua_State *L, int fd, int kind, int family);
 
 /* The buffered, unread bytes (pointer valid until the next fill). */
 const char *eh_sock_data(eh_sock *s, size_t *len);
+/* Grow the read buffer to at least n bytes (0, or -1 out of memory). */
+int eh_sock_reserve(eh_sock *s, size_t n);
 /* Mark n buffered bytes as read. */
 void eh_sock_consume(eh_sock *s, size_t n);
 /* Read once into the buffer without parking: an eh_io, or EH_IO_AGAIN

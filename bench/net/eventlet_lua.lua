@@ -1,0 +1,67 @@
+--- bench/net/eventlet_lua.lua: the same client and server as
+-- bench/c/netpair.c, written with eventlet sockets.
+--   echo-server PORT | echo-client PORT N SIZE | bulk-server PORT |
+--   bulk-client PORT BYTES        (clients print "ns=... wall=...")
+local eventlet = require "eventlet"
+local core = require "eventlet.core"
+
+local mode, port = arg[1], tonumber(arg[2])
+local now = core.time
+
+--- Accept one connection on port.
+local function accept_one()
+  local l = assert(eventlet.listen("127.0.0.1:" .. port))
+  local c = assert(l:accept())
+  l:close()
+  c:setoption("tcp-nodelay", true)
+  return c
+end
+
+--- Connect to port, retrying while the server starts.
+local function connect()
+  for _ = 1, 200 do
+    local s = eventlet.connect("127.0.0.1:" .. port)
+    if s then s:setoption("tcp-nodelay", true) return s end
+    eventlet.sleep(0.01)
+  end
+  error("cannot connect")
+end
+
+if mode == "echo-server" then
+  local c = accept_one()
+  while true do
+    local line = c:receive()
+    if not line then break end
+    c:send(line .. "\n")
+  end
+elseif mode == "bulk-server" then
+  local c = accept_one()
+  while c:recv(1048576) do end
+  c:send("k")
+elseif mode == "echo-client" then
+  local n, size = tonumber(arg[3]), tonumber(arg[4])
+  local s = connect()
+  local msg = string.rep("x", size - 1) .. "\n"
+  local t0 = now()
+  for _ = 1, n do
+    s:send(msg)
+    s:receive()
+  end
+  local t = now() - t0
+  print(("ns=%.1f wall=%.3f"):format(t * 1e9 / n, t))
+elseif mode == "bulk-client" then
+  local total = tonumber(arg[3])
+  local s = connect()
+  local chunk = string.rep("b", 1048576)
+  local t0 = now()
+  local sent = 0
+  while sent < total do
+    local n = math.min(#chunk, total - sent)
+    assert(s:send(chunk, 1, n))
+    sent = sent + n
+  end
+  s:shutdown("send")
+  assert(s:receive(1) == "k")
+  local t = now() - t0
+  print(("ns=%.1f wall=%.3f"):format(t * 1e9 / (total / 1048576), t))
+end
