@@ -109,6 +109,7 @@ describe("coros.CoroutinePool", function()
     assert.has_error(function() bad:wait() end, "job error")
     local slow = pool:execute(eventlet.sleep, 10)
     eventlet.sleep(0)
+    assert.same({nil, "timeout"}, {pool:wait_all(0.01)})
     pool:killall()
     assert.equal(core.GreenletExit, slow:wait())
     assert.is_true(pool:wait_all(1))
@@ -168,6 +169,7 @@ describe("coros.Actor", function()
       running = running - 1
     end
     for i = 1, 9 do actor:cast(i) end
+    assert.same({nil, "timeout"}, {actor:join(0.001)})
     assert.is_true(actor:join(5))
     assert.equal(3, most)
     actor:kill()

@@ -318,6 +318,27 @@ describe("Queue", function()
     putters[2]:wait(); putters[3]:wait()
   end)
 
+  it("blocks inside a user coroutine (an iterator over a queue)", function()
+    local q = eventlet.Queue()
+    local function drain()
+      return coroutine.wrap(function()
+        while true do
+          local v = q:get(0.05)
+          if v == nil or v == "end" then return end
+          coroutine.yield(v)
+        end
+      end)
+    end
+    local producer = eventlet.spawn(function()
+      for i = 1, 3 do eventlet.sleep(0.001); q:put(i) end
+      q:put("end")
+    end)
+    local got = {}
+    for v in drain() do got[#got + 1] = v end
+    producer:wait()
+    assert.same({1, 2, 3}, got)
+  end)
+
   it("works from the main thread of a plain interpreter (nested hub)", function()
     local q = eventlet.Queue()
     local gt = eventlet.spawn(function() eventlet.sleep(0.01); q:put("from thread") end)
