@@ -95,6 +95,30 @@ describe("Event", function()
     assert.equal(0, evt.waiters.n)
   end)
 
+  it("allocates nothing per hand-off of one value", function()
+    local ping, pong = eventlet.Event(), eventlet.Event()
+    local N = 3000
+    local echo = eventlet.spawn(function()
+      for _ = 1, N + 50 do
+        local v = ping:wait(); ping:reset(); pong:send(v)
+      end
+    end)
+    local function round(i)
+      ping:send(i)
+      local v = pong:wait(); pong:reset()
+      assert(v == i)
+    end
+    for i = 1, 50 do round(i) end
+    collectgarbage("collect")
+    collectgarbage("stop")
+    local before = collectgarbage("count")
+    for i = 1, N do round(i) end
+    local grown = collectgarbage("count") - before
+    collectgarbage("restart")
+    echo:wait()
+    assert.is_true(grown < 1, ("%.1f KB allocated for %d hand-offs"):format(grown, N))
+  end)
+
   it("works from the main thread of a plain interpreter (nested hub)", function()
     local evt = eventlet.Event()
     local gt = eventlet.spawn(function() eventlet.sleep(0.01); evt:send("done") end)

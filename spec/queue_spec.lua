@@ -92,6 +92,21 @@ describe("Queue", function()
     assert.equal(0, q:getting())
   end)
 
+  it("allocates nothing per message in a ping-pong", function()
+    local q1, q2 = eventlet.Queue(), eventlet.Queue()
+    local N = 5000
+    local echo = eventlet.spawn(function() for _ = 1, N + 100 do q2:put(q1:get()) end end)
+    for i = 1, 100 do q1:put(i); q2:get() end  -- let every table reach its size
+    collectgarbage("collect")
+    collectgarbage("stop")
+    local before = collectgarbage("count")
+    for i = 1, N do q1:put(i); assert(q2:get() == i) end
+    local grown = collectgarbage("count") - before
+    collectgarbage("restart")
+    echo:wait()
+    assert.is_true(grown < 1, ("%.1f KB allocated for %d round trips"):format(grown, N))
+  end)
+
   it("times out get and put, leaving no waiter behind", function()
     local q = eventlet.Queue(1)
     local t0 = eventlet.now()
