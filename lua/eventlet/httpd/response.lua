@@ -29,12 +29,17 @@ local SEEN_LENGTH, SEEN_USER_CLOSE = 0x08, 0x20
 local Response = {}
 Response.__index = Response
 
---- The key under which headers holds name, compared case-insensitively.
+--- The key under which headers holds name, compared case-insensitively:
+-- a name key, or the index of a {name, value} pair.
 local function find_header(headers, name)
   if headers[name] ~= nil then return name end
   local lname = str_lower(name)
-  for k in pairs(headers) do
-    if type(k) == "string" and str_lower(k) == lname then return k end
+  for k, v in pairs(headers) do
+    if type(k) == "string" then
+      if str_lower(k) == lname then return k end
+    elseif type(v) == "table" and type(v[1]) == "string" and str_lower(v[1]) == lname then
+      return k
+    end
   end
   return nil
 end
@@ -56,7 +61,9 @@ end
 --- The framing flags of a response to req on conn.
 local function flags_for(conn, req, code)
   local f = 0
-  if conn.closing or conn.continue_pending or not req.keep_alive or conn.server.stopping then
+  local server = conn.server
+  if conn.closing or conn.continue_pending or not req.keep_alive or server.stopping
+     or server.keepalive == false then
     conn.closing = true
     f = F_CLOSE
   elseif req.version == "1.0" then
@@ -92,7 +99,10 @@ end
 function Response:header(name, ...)
   local headers = self.headers
   local key = find_header(headers, name)
-  if select("#", ...) == 0 then return key and headers[key] end
+  if select("#", ...) == 0 then
+    if type(key) == "number" then return headers[key][2] end
+    return key and headers[key]
+  end
   if self.headers_sent then error("httpd: headers already sent", 2) end
   if key then headers[key] = nil end
   headers[name] = ...
