@@ -26,6 +26,7 @@ end
 Semaphore.__index = index_of(Semaphore)
 
 local check_count = support.count
+local wake = waiters.wake
 
 -- Check the blocking/timeout pair of acquire; returns the timeout.
 local function check_wait(blocking, timeout, who)
@@ -50,7 +51,7 @@ end
 -- else false when blocking is false; else wait (FIFO) up to timeout
 -- seconds (nil: forever) and return true, or false when the time runs out.
 function Semaphore:acquire(blocking, timeout)
-  timeout = check_wait(blocking, timeout, "Semaphore:acquire")
+  if timeout ~= nil then timeout = check_wait(blocking, timeout, "Semaphore:acquire") end
   if self.counter > 0 and self.waiters.live == 0 then
     self.counter = self.counter - 1
     return true
@@ -61,7 +62,8 @@ end
 
 --- Give a unit back: to the oldest waiter if any, else to the counter.
 function Semaphore:release()
-  if not self.waiters:wake() then self.counter = self.counter + 1 end
+  local waiting = self.waiters
+  if waiting.n == 0 or not wake(waiting) then self.counter = self.counter + 1 end
   return true
 end
 
