@@ -92,6 +92,7 @@ function _M:all()
     if err then return nil, err end
     return ""
   end
+  if self.done and not self.pending and not self.inflater then return first end
   local data
   data, err = self:read(HUGE)
   if not data then

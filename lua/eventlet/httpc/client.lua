@@ -9,8 +9,8 @@ local redirect = require "eventlet.httpc.redirect"
 local proxy_mod = require "eventlet.httpc.proxy"
 local pool_mod = require "eventlet.httpc.pool"
 local wire = require "eventlet.httpc.wire"
-local body_mod = require "eventlet.httpc.body"
 local transport = require "eventlet.httpc.transport"
+local Response = require "eventlet.httpc.response"
 
 local setmetatable = setmetatable
 local type = type
@@ -18,7 +18,6 @@ local pairs = pairs
 local pcall = pcall
 local error = error
 local string_upper = string.upper
-local table_concat = table.concat
 
 local _M = {}
 _M.__index = _M
@@ -31,21 +30,6 @@ local DEFAULT_TIMEOUTS = {connect = 10, send = 60, read = 60, total = nil}
 local INHERITED = {"timeout", "follow_redirects", "max_redirects", "proxy", "tls",
                    "gzip", "max_head", "max_body", "pool_timeout"}
 
---- A new client.  opts: base_url, headers (defaults), pool_size,
--- idle_timeout, and any request option as a default.
-function _M.new(opts)
-  opts = opts or {}
-  local self = setmetatable({
-    base_url = opts.base_url,
-    headers = headers.new(opts.headers),
-    pool = pool_mod.new({size = opts.pool_size, idle_timeout = opts.idle_timeout}),
-    defaults = {},
-    tls_contexts = {},
-  }, _M)
-  for _, name in pairs(INHERITED) do self.defaults[name] = opts[name] end
-  return self
-end
-
 -- Per-kind timeouts from opts.timeout: a number sets connect, send and
 -- read; a table may set each and `total`.
 local function timeouts(t)
@@ -55,30 +39,57 @@ local function timeouts(t)
           read = t.read or DEFAULT_TIMEOUTS.read, total = t.total}
 end
 
+--- A new client.  opts: base_url, headers (defaults), pool_size,
+-- idle_timeout, and any request option as a default.
+function _M.new(opts)
+  opts = opts or {}
+  local self = setmetatable({
+    base_url = opts.base_url and assert(url.parse(opts.base_url)),
+    pool = pool_mod.new({size = opts.pool_size, idle_timeout = opts.idle_timeout}),
+    defaults = {},
+    tls_contexts = {},
+    proxy_env = proxy_mod.from_env(),  -- read once: a client's proxy is stable
+  }, _M)
+  for _, name in pairs(INHERITED) do self.defaults[name] = opts[name] end
+  self.defaults.timeouts = timeouts(opts.timeout)
+  -- The default headers, and their wire form, shared by every request
+  -- that adds none of its own (never modified once built).
+  local h = headers.new(opts.headers)
+  if h["user-agent"] == nil then h["User-Agent"] = _M.USER_AGENT end
+  self.headers, self.block = h, wire.block(h)
+  return self
+end
+
 -- The request options: the call's, falling back to the client's.
 function _M:merge_options(opts)
+  if opts == nil then return self.defaults end
   local merged = {}
   for k, v in pairs(self.defaults) do merged[k] = v end
-  if opts then for k, v in pairs(opts) do merged[k] = v end end
-  merged.timeouts = timeouts(merged.timeout)
+  for k, v in pairs(opts) do merged[k] = v end
+  if opts.timeout ~= nil then merged.timeouts = timeouts(opts.timeout) end
   return merged
 end
 
--- The absolute URL for a call: base_url joined, query appended.
-function _M:resolve_url(target, query)
-  if self.base_url and not target:match("^%a[%w+.-]*://") then
-    local base = assert(url.parse(self.base_url))
-    if target:sub(1, 1) ~= "/" and not base.path:match("/$") then base.path = base.path .. "/" end
-    target = url.resolve(base, target)
+-- The parsed URL of a call: base_url joined, query appended.
+function _M:target_url(target, query)
+  local base = self.base_url
+  if base and not target:match("^%a[%w+.-]*://") then
+    if target:sub(1, 1) ~= "/" and not base.path:match("/$") then
+      target = url.resolve(base, base.path .. "/" .. target)
+    else
+      target = url.resolve(base, target)
+    end
   end
-  return url.with_query(target, query)
+  if query ~= nil then target = url.with_query(target, query) end
+  return url.parse_cached(target)
 end
 
--- The header table for the first request of a call.
+-- The header table of the first request of a call, or nil when the
+-- client's defaults go out unchanged.
 function _M:request_headers(u, opts)
+  if not (opts.headers or opts.gzip or u.user) then return nil end
   local h = headers.new(self.headers)
   if opts.headers then for name, value in pairs(opts.headers) do h[name] = value end end
-  if h["user-agent"] == nil then h["User-Agent"] = _M.USER_AGENT end
   if opts.gzip and h["accept-encoding"] == nil then h["Accept-Encoding"] = "gzip, deflate" end
   if u.user and h.authorization == nil then h.Authorization = headers.basic(u.user, u.password) end
   return h
@@ -86,23 +97,19 @@ end
 
 -- Write the request on conn and read the response head.
 -- @return resp, or nil, err, got_response_bytes
-local function roundtrip(conn, req, opts)
-  local sock = conn.sock
-  local h = req.headers
-  if h.host == nil then
-    h = headers.new(h)
-    h.Host = url.host_header(req.u)
-  end
-  local target = url.target(req.u)
+function _M:roundtrip(conn, req, opts)
+  local sock, u, h = conn.sock, req.u, req.headers
+  local extra, target = "", url.target(u)
+  if not (h and h.host) then extra = "Host: " .. url.host_header(u) .. "\r\n" end
   if conn.absolute then
-    target = url.build(req.u)
-    if conn.proxy_auth and h["proxy-authorization"] == nil then
-      h = headers.new(h)
-      h["Proxy-Authorization"] = conn.proxy_auth
+    target = url.build(u)
+    if conn.proxy_auth and not (h and h["proxy-authorization"]) then
+      extra = extra .. "Proxy-Authorization: " .. conn.proxy_auth .. "\r\n"
     end
   end
   sock:settimeout(opts.timeouts.send)
-  local ok, err = wire.send(sock, req.method, target, h, req.body)
+  local ok, err = wire.send(sock, req.method, target, extra .. (h and wire.block(h) or self.block),
+                            req.body, wire.framed(h or self.headers))
   if not ok then return nil, err, false end
   sock:settimeout(opts.timeouts.read)
   local parser = conn.parser
@@ -122,11 +129,12 @@ end
 -- and read the response head.  Retries once on a fresh connection when
 -- a pooled one turns out to be dead before any response byte.
 -- @return resp (with resp.conn, resp.key), or nil, err
-function _M:exchange(req, opts)
-  local px, perr = proxy_mod.select(req.u, opts.proxy)
+function _M:exchange(req, opts, held)
+  local setting = opts.proxy
+  if setting == nil then setting = self.proxy_env end
+  local px, perr = proxy_mod.select(req.u, setting)
   if perr then return nil, perr end
   local key = transport.key(req.u, px, opts.tls)
-  local held = opts.held
   for _ = 1, 2 do
     local conn, err = self.pool:acquire(key, opts.pool_timeout or opts.timeouts.connect)
     if conn == nil then return nil, err end
@@ -136,7 +144,7 @@ function _M:exchange(req, opts)
       if not conn then self:release_held(held); return nil, err end
       held.conn = conn
     end
-    local resp, rerr, got = roundtrip(conn, req, opts)
+    local resp, rerr, got = self:roundtrip(conn, req, opts)
     if resp then
       resp.conn, resp.key = conn, key
       held.key, held.conn = nil, nil
@@ -159,138 +167,45 @@ function _M:release_held(held)
   if key then self.pool:discard(key, conn) end
 end
 
--- Attach the body reader and the read/lines/close methods to a response.
-local Response = {}
-Response.__index = Response
-
--- The next piece of the body: held-back line bytes first, then the
--- reader's (nil at the end, nil, err on failure).
-local function next_piece(self, n)
-  local pending = self.linebuf
-  if pending then
-    self.linebuf = #pending > n and pending:sub(n + 1) or nil
-    return pending:sub(1, n)
+-- The request after a redirect response, nil to stop at this response,
+-- or false, err for a redirect that is an error (loop, too many).
+-- `chain` carries the redirect state across the hops of one call.
+function _M:follow(req, resp, opts, chain)
+  if not redirect.is_redirect(resp.status) then return nil end
+  if not redirect.enabled(req.method, opts.follow_redirects) then return nil end
+  if not chain.state then
+    chain.state = redirect.state(opts.max_redirects)
+    redirect.visit(chain.state, req.method, req.url)
   end
-  if not self.reader then return nil end
-  local data, err = self.reader:read(n)
-  if data then return data end
-  self:finish(err == nil)
-  return nil, err
-end
-
---- Read a streamed body like file:read(n): n bytes (fewer only at the
--- end), or with no n the next piece as it arrives; nil at the end, nil,
--- err on failure.  The connection goes back to the pool once the body
--- is consumed.
-function Response:read(n)
-  if n == nil then return next_piece(self, 65536) end
-  local parts, got = {}, 0
-  while got < n do
-    local data, err = next_piece(self, n - got)
-    if not data then
-      if err then return nil, err end
-      break
-    end
-    parts[#parts + 1] = data
-    got = got + #data
+  if req.headers == nil then req.headers = headers.new(self.headers) end
+  local nxt, why = redirect.next(chain.state, req, resp.status, resp.headers.location)
+  if nxt then return nxt end
+  if why == "too many redirects" or why == "redirect loop" or why:match("^bad redirect") then
+    return false, why
   end
-  if got == 0 and n > 0 then return nil end
-  return table_concat(parts)
-end
-
---- An iterator over the lines of a streamed body (without line ends).
--- Bytes read past a line wait in the response for the next read/line.
-function Response:lines()
-  return function()
-    local buffer = self.linebuf or ""
-    while true do
-      local line, rest = buffer:match("^(.-)\r?\n(.*)$")
-      if line then self.linebuf = rest ~= "" and rest or nil; return line end
-      self.linebuf = nil
-      local data = self:read()
-      if not data then
-        if buffer == "" then return nil end
-        return buffer
-      end
-      buffer = buffer .. data
-    end
-  end
-end
-
--- Give the connection back (body fully read, reusable) or close it.
-function Response:finish(complete)
-  local reader, conn = self.reader, self.conn
-  self.reader, self.conn = nil, nil
-  if reader then reader:close() end
-  if not conn then return end
-  if complete and reader and reader:finished() and self.keep_alive then
-    self.client.pool:release(self.key, conn)
-  else
-    self.client.pool:discard(self.key, conn)
-  end
-end
-
---- Stop reading: the unread rest of the body is dropped with the connection.
-function Response:close()
-  self:finish(self.reader ~= nil and self.reader:finished())
-end
-
--- Make resp a Response with a body reader.
-local function attach_body(client, resp, opts)
-  local encoding = resp.headers["content-encoding"]
-  local gunzip = opts.gzip and encoding and (headers.has_token(encoding, "gzip")
-                                             or headers.has_token(encoding, "deflate"))
-  resp.client = client
-  resp.reader = body_mod.new(resp.conn.sock, resp.parser,
-                             {gunzip = gunzip, max_body = opts.max_body})
-  resp.parser = nil
-  if gunzip then resp.headers["content-encoding"] = nil; resp.headers["content-length"] = nil end
-  return setmetatable(resp, Response)
-end
-
--- Read the whole body into resp.body and give back the connection.
-local function slurp(resp)
-  local data, err = resp.reader:all()
-  if not data then resp:finish(false); return nil, err end
-  resp.body = data
-  resp:finish(true)
-  return resp
+  return nil
 end
 
 --- One logical request: redirects followed per policy.
 -- @return response, or nil, err
-function _M:perform(method, target, opts)
-  local u, err = url.parse(self:resolve_url(target, opts.query))
+function _M:perform(method, target, opts, held)
+  local u, err = self:target_url(target, opts.query)
   if not u then return nil, err end
-  local req = {method = method, url = url.build(u), u = u, body = opts.body}
-  req.headers = self:request_headers(u, opts)
-  local follow = redirect.enabled(method, opts.follow_redirects)
-  local state = redirect.state(opts.max_redirects)
-  redirect.visit(state, method, req.url)
+  local req = {method = method, url = url.build(u), u = u, body = opts.body,
+               headers = self:request_headers(u, opts)}
+  local chain = {}
   while true do
-    local resp, rerr = self:exchange(req, opts)
+    local resp, rerr = self:exchange(req, opts, held)
     if not resp then return nil, rerr end
-    attach_body(self, resp, opts)
-    opts.held.resp = resp
+    Response.attach(self, resp, opts)
+    held.resp = resp
     resp.url, resp.method = req.url, req.method
-    local nxt, why
-    if follow and redirect.is_redirect(resp.status) then
-      nxt, why = redirect.next(state, req, resp.status, resp.headers.location)
-      if not nxt and (why == "too many redirects" or why == "redirect loop"
-                      or why:match("^bad redirect")) then
-        resp:close()
-        return nil, why
-      end
-    end
-    if not nxt then
-      if opts.stream then opts.held.resp = nil; return resp end
-      local done, serr = slurp(resp)
-      opts.held.resp = nil
-      return done, serr
-    end
-    local ok, serr = slurp(resp)
-    opts.held.resp = nil
-    if not ok then return nil, serr end
+    local nxt, why = self:follow(req, resp, opts, chain)
+    if nxt == false then return nil, why end   -- held.resp is dropped by the caller
+    if not nxt and opts.stream then held.resp = nil; return resp end
+    local done, serr = resp:slurp()
+    held.resp = nil
+    if not nxt or not done then return done, serr end
     req = nxt
   end
 end
@@ -304,12 +219,15 @@ function _M:request(method, target, opts)
   if type(method) ~= "string" then error("request: method must be a string", 2) end
   if type(target) ~= "string" then error("request: url must be a string", 2) end
   opts = self:merge_options(opts)
-  opts.held = {}
   method = string_upper(method)
+  local held = {}
   local deadline <close> = opts.timeouts.total and core.Timeout(opts.timeouts.total)
-  local ok, resp, err = pcall(self.perform, self, method, target, opts)
-  if ok then return resp, err end
-  self:release_held(opts.held)
+  local ok, resp, err = pcall(self.perform, self, method, target, opts, held)
+  if ok then
+    if resp == nil then self:release_held(held) end
+    return resp, err
+  end
+  self:release_held(held)
   if deadline and resp == deadline then return nil, "timeout" end
   error(resp, 0)
 end

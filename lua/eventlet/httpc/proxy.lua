@@ -49,25 +49,26 @@ local function parse_proxy(s)
   return p
 end
 
+--- The proxy settings of the environment as {http=, https=, no_proxy=},
+-- or false when no proxy is set.  `getenv` defaults to os.getenv.
+function _M.from_env(getenv)
+  getenv = getenv or os_getenv
+  local http = env(getenv, "http_proxy", "all_proxy", "ALL_PROXY")
+  local https = env(getenv, "https_proxy", "HTTPS_PROXY", "all_proxy", "ALL_PROXY")
+  if not http and not https then return false end
+  return {http = http, https = https, no_proxy = env(getenv, "no_proxy", "NO_PROXY")}
+end
+
 --- The proxy for URL table u: a parsed proxy URL (with user/password for
 -- Proxy-Authorization) or nil for a direct connection; nil, err when the
--- configured proxy is malformed.  `getenv` defaults to os.getenv.
+-- configured proxy is malformed.  `setting` is false (none), a URL string
+-- (every scheme), a table {http=, https=, no_proxy=}, or nil (read the
+-- environment with `getenv`, default os.getenv).
 function _M.select(u, setting, getenv)
-  getenv = getenv or os_getenv
-  if setting == false then return nil end
-  local chosen, no_proxy
-  if type(setting) == "string" then
-    chosen = setting
-  elseif type(setting) == "table" then
-    chosen, no_proxy = setting[u.scheme], setting.no_proxy
-  else
-    no_proxy = env(getenv, "no_proxy", "NO_PROXY")
-    if u.scheme == "https" then
-      chosen = env(getenv, "https_proxy", "HTTPS_PROXY", "all_proxy", "ALL_PROXY")
-    else
-      chosen = env(getenv, "http_proxy", "all_proxy", "ALL_PROXY")
-    end
-  end
+  if setting == nil then setting = _M.from_env(getenv) end
+  if not setting then return nil end
+  local chosen, no_proxy = setting, nil
+  if type(setting) == "table" then chosen, no_proxy = setting[u.scheme], setting.no_proxy end
   if not chosen or _M.bypass(no_proxy, u.host, u.port) then return nil end
   return parse_proxy(chosen)
 end

@@ -17,6 +17,7 @@ local _M = {}
 -- the TLS settings (a connection verified against one CA must not serve
 -- a request that asked for another).
 function _M.key(u, proxy, tls)
+  if not proxy and u.scheme == "http" then return url.origin(u) end
   local parts = {url.origin(u)}
   if proxy then parts[#parts + 1] = "via " .. url.origin(proxy) end
   if u.scheme == "https" and tls then
@@ -47,7 +48,7 @@ local function tunnel(sock, u, proxy, timeouts)
   local h = headers.new({Host = authority})
   h["Proxy-Authorization"] = proxy_auth(proxy)
   sock:settimeout(timeouts.send)
-  local ok, err = wire.send(sock, "CONNECT", authority, h, nil)
+  local ok, err = wire.send(sock, "CONNECT", authority, wire.block(h), nil, true)
   if not ok then return nil, "proxy: " .. tostring(err) end
   local resp, rerr = wire.read_head(sock, wire.parser(), timeouts.read)
   if not resp then return nil, "proxy: " .. tostring(rerr) end

@@ -115,27 +115,63 @@ function _M.parse(s)
 end
 
 --- "host" or "host:port" as the Host header wants it (port omitted when it
--- is the scheme's default; IPv6 literals bracketed).
+-- is the scheme's default; IPv6 literals bracketed).  Derived strings are
+-- memoized in the URL table, which is never modified after parsing.
 function _M.host_header(u)
-  local host = u.host:find(":", 1, true) and ("[" .. u.host .. "]") or u.host
-  if u.port == DEFAULT_PORT[u.scheme] then return host end
-  return host .. ":" .. u.port
+  local hh = u._host
+  if hh then return hh end
+  hh = u.host:find(":", 1, true) and ("[" .. u.host .. "]") or u.host
+  if u.port ~= DEFAULT_PORT[u.scheme] then hh = hh .. ":" .. u.port end
+  u._host = hh
+  return hh
 end
 
 --- The origin "scheme://host:port": the unit of pooling and of credential
 -- scoping across redirects.
 function _M.origin(u)
-  return u.scheme .. "://" .. u.host .. ":" .. u.port
+  local o = u._origin
+  if not o then
+    o = u.scheme .. "://" .. u.host .. ":" .. u.port
+    u._origin = o
+  end
+  return o
 end
 
 --- The request target "/path?query".
 function _M.target(u)
-  return u.query and (u.path .. "?" .. u.query) or u.path
+  local t = u._target
+  if not t then
+    t = u.query and (u.path .. "?" .. u.query) or u.path
+    u._target = t
+  end
+  return t
 end
 
 --- The URL back as a string (without the fragment and user info).
 function _M.build(u)
-  return u.scheme .. "://" .. _M.host_header(u) .. _M.target(u)
+  local b = u._url
+  if not b then
+    b = u.scheme .. "://" .. _M.host_header(u) .. _M.target(u)
+    u._url = b
+  end
+  return b
+end
+
+local cache, cached = {}, 0
+local CACHE_MAX = 256
+
+--- parse(s), remembered for the URLs used most recently (a client
+-- fetching the same URLs again parses each once).  The table returned is
+-- shared: read it, never modify it.
+function _M.parse_cached(s)
+  local u = cache[s]
+  if u then return u end
+  local err
+  u, err = _M.parse(s)
+  if not u then return nil, err end
+  if cached >= CACHE_MAX then cache, cached = {}, 0 end
+  cache[s], cached = u, cached + 1
+  return u
 end
 
 -- Remove "." and ".." segments (RFC 3986 5.2.4) from a path starting "/".

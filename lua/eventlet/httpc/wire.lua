@@ -26,16 +26,14 @@ local BODY_METHODS = {POST = true, PUT = true, PATCH = true}
 -- Header values must not smuggle a line break into the head.
 local function check_value(name, value)
   value = tostring(value)
-  if value:find("[\r\n]") then error("invalid header value for " .. name, 4) end
+  if value:find("[\r\n]") then error("invalid header value for " .. name, 2) end
   return value
 end
 
---- The request head as a string.  `target` is "/path?q" (or an absolute
--- URL through a plain-HTTP proxy); `h` a header table; `body` nil, a
--- string or an iterator function (sent chunked).
-function _M.head(method, target, h, body)
-  local lines = {method, " ", target, " HTTP/1.1\r\n"}
-  local n = #lines
+--- The wire form "Name: value\r\n..." of a header table (a list value
+-- repeats the header).  Raises on a value that would break the head.
+function _M.block(h)
+  local lines, n = {}, 0
   for name, value in pairs(h) do
     if type(value) == "table" then
       for _, v in ipairs(value) do
@@ -47,24 +45,37 @@ function _M.head(method, target, h, body)
       n = n + 4
     end
   end
-  if h["content-length"] == nil and h["transfer-encoding"] == nil then
-    if type(body) == "string" then
-      lines[n + 1] = "Content-Length: " .. #body .. "\r\n"
-    elseif body ~= nil then
-      lines[n + 1] = "Transfer-Encoding: chunked\r\n"
-    elseif BODY_METHODS[method] then
-      lines[n + 1] = "Content-Length: 0\r\n"
-    end
-  end
-  lines[#lines + 1] = "\r\n"
   return table_concat(lines)
 end
 
---- Send a request: head and body.  An iterator body is sent chunked, one
--- chunk per value it yields, ended by nil.
--- @return true, or nil, err
-function _M.send(sock, method, target, h, body)
-  local head = _M.head(method, target, h, body)
+--- Whether a header table sets the body's framing itself.
+function _M.framed(h)
+  return h["content-length"] ~= nil or h["transfer-encoding"] ~= nil
+end
+
+--- The request head as a string.  `target` is "/path?q" (or an absolute
+-- URL through a plain-HTTP proxy); `block` the header lines (wire form);
+-- `body` nil, a string or an iterator function (sent chunked); `framed`
+-- true when the headers already say how the body is framed.
+function _M.head(method, target, block, body, framed)
+  local framing = ""
+  if not framed then
+    if type(body) == "string" then
+      framing = "Content-Length: " .. #body .. "\r\n"
+    elseif body ~= nil then
+      framing = "Transfer-Encoding: chunked\r\n"
+    elseif BODY_METHODS[method] then
+      framing = "Content-Length: 0\r\n"
+    end
+  end
+  return method .. " " .. target .. " HTTP/1.1\r\n" .. block .. framing .. "\r\n"
+end
+
+--- Send a request: head and body (see head for the arguments).  An
+-- iterator body is sent chunked, one chunk per value it yields, ended by
+-- nil.  @return true, or nil, err
+function _M.send(sock, method, target, block, body, framed)
+  local head = _M.head(method, target, block, body, framed)
   if type(body) == "string" then
     local ok, err
     if #body < 16384 then
