@@ -222,9 +222,17 @@ function CoroutinePool:generate_results(fn, arglists, qsize)
   end
 end
 
+-- Kill every member of a GreenPool (listed first: each kill yields, and
+-- the membership changes meanwhile).
+local function kill_members(pool)
+  local victims = {}
+  for gt in pairs(pool.members) do victims[#victims + 1] = gt end
+  for i = 1, #victims do core.kill(victims[i]) end
+end
+
 --- killall(): kill every running job.
 function CoroutinePool:killall()
-  for gt in pairs(self.pool.members) do core.kill(gt) end
+  kill_members(self.pool)
 end
 
 --- Number of jobs that could start without waiting.
@@ -300,7 +308,7 @@ end
 --- kill(): stop the actor and the handlers still running.
 function Actor:kill()
   core.kill(self.thread)
-  for gt in pairs(self.pool.members) do core.kill(gt) end
+  kill_members(self.pool)
 end
 
 local Pipe = {}
