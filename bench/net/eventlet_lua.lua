@@ -2,6 +2,8 @@
 -- bench/c/netpair.c, written with eventlet sockets.
 --   echo-server PORT | echo-client PORT N SIZE | bulk-server PORT |
 --   bulk-client PORT BYTES        (clients print "ns=... wall=...")
+--   echo-serve PORT | echo-many PORT CONNS N SIZE   (many connections:
+--   serve() on one side, CONNS clients doing N round trips each)
 local eventlet = require "eventlet"
 local core = require "eventlet.core"
 
@@ -34,6 +36,35 @@ if mode == "echo-server" then
     if not line then break end
     c:send(line .. "\n")
   end
+elseif mode == "echo-serve" then
+  local l = assert(eventlet.listen("127.0.0.1:" .. port, {backlog = 1024}))
+  eventlet.serve(l, function(c)
+    c:setoption("tcp-nodelay", true)
+    while true do
+      local line = c:receive()
+      if not line then return end
+      c:send(line .. "\n")
+    end
+  end)
+elseif mode == "echo-many" then
+  local conns, n, size = tonumber(arg[3]), tonumber(arg[4]), tonumber(arg[5])
+  local msg = string.rep("x", size - 1) .. "\n"
+  local socks = {}
+  for i = 1, conns do socks[i] = connect() end
+  local t0 = now()
+  local gts = {}
+  for i = 1, conns do
+    gts[i] = eventlet.spawn(function(s)
+      for _ = 1, n do
+        s:send(msg)
+        s:receive()
+      end
+      s:close()
+    end, socks[i])
+  end
+  for i = 1, conns do gts[i]:wait() end
+  local t = now() - t0
+  print(("ns=%.1f wall=%.3f"):format(t * 1e9 / (conns * n), t))
 elseif mode == "bulk-server" then
   local c = accept_one()
   while c:recv(1048576) do end

@@ -1,0 +1,62 @@
+#!/bin/sh
+# bench/net.sh -- sockets (issue #4): TCP echo round trips and bulk
+# throughput over loopback, eventlet-lua against a plain blocking C
+# client/server pair (bench/c/netpair.c, the limit), Python eventlet and
+# gevent.  Each pair runs as two processes: a server in the background,
+# the measured client in the foreground.
+# Prints table rows (see bench/lib.sh); run alone or through bench/run.sh.
+. "$(dirname "$0")/lib.sh"
+
+cpair="$BENCH_TMP/netpair"
+cc -O2 -o "$cpair" bench/c/netpair.c || { echo "net: cannot build netpair" >&2; exit 1; }
+ours="$BENCH_HOST bench/net/eventlet_lua.lua"
+peer="$BENCH_PY bench/net/peer.py"
+peers=""
+for p in eventlet gevent; do bench_have_py "$p" && peers="$peers $p"; done
+PORT=${BENCH_NET_PORT:-47311}
+
+# pair ID RUNS "SERVER CMD" "CLIENT CMD" ARGS...: measure the client
+# against a fresh server each run.
+pair() {
+  id=$1; runs=$2; server=$3; client=$4; shift 4
+  : >"$BENCH_TMP/$id"
+  i=0
+  while [ "$i" -lt "$runs" ]; do
+    PORT=$((PORT + 1))
+    $server "$PORT" >/dev/null 2>&1 &
+    spid=$!
+    if ! $client "$PORT" "$@" >>"$BENCH_TMP/$id" 2>"$BENCH_TMP/$id.err"; then
+      echo "bench: $id failed" >&2; tail -3 "$BENCH_TMP/$id.err" >&2
+      : >"$BENCH_TMP/$id"
+    fi
+    kill "$spid" 2>/dev/null; wait "$spid" 2>/dev/null
+    i=$((i + 1))
+  done
+  echo "  $id: $(tail -1 "$BENCH_TMP/$id")" >&2
+}
+
+echo "net: measuring (eventlet-lua x$BENCH_RUNS, peers x$BENCH_PEER_RUNS)" >&2
+ne=$(bench_n 100000)
+nb=$(( 1073741824 / BENCH_SCALE ))
+pair echo.ours "$BENCH_RUNS" "$ours echo-server" "$ours echo-client" "$ne" 64
+pair echo.c "$BENCH_RUNS" "$cpair echo-server" "$cpair echo-client" "$ne" 64
+pair bulk.ours "$BENCH_RUNS" "$ours bulk-server" "$ours bulk-client" "$nb"
+pair bulk.c "$BENCH_RUNS" "$cpair bulk-server" "$cpair bulk-client" "$nb"
+pair many.ours "$BENCH_RUNS" "$ours echo-serve" "$ours echo-many" 100 "$(bench_n 2000)" 64
+for p in $peers; do
+  pair "many.$p" "$BENCH_PEER_RUNS" "$peer $p echo-serve" "$peer $p echo-many" 100 "$(bench_n 500)" 64
+  pair "echo.$p" "$BENCH_PEER_RUNS" "$peer $p echo-server" "$peer $p echo-client" "$(bench_n 20000)" 64
+  pair "bulk.$p" "$BENCH_PEER_RUNS" "$peer $p bulk-server" "$peer $p bulk-client" "$nb"
+done
+
+e=$(bench_get echo.ours ns)
+bench_row "TCP echo round trip (64 B)" "$e" "blocking C pair" "$(bench_get echo.c ns)" ns within 1.43
+bench_row "TCP echo round trip (64 B)" "$e" "python eventlet" "$(bench_get echo.eventlet ns)" ns faster 10
+bench_row "TCP echo round trip (64 B)" "$e" "gevent" "$(bench_get echo.gevent ns)" ns faster
+m=$(bench_get many.ours ns)
+bench_row "TCP echo, 100 connections (per request)" "$m" "python eventlet" "$(bench_get many.eventlet ns)" ns faster 10
+bench_row "TCP echo, 100 connections (per request)" "$m" "gevent" "$(bench_get many.gevent ns)" ns faster
+b=$(bench_get bulk.ours ns)
+bench_row "TCP bulk, time per MiB (1 GiB)" "$b" "blocking C pair" "$(bench_get bulk.c ns)" ns within 1.11
+bench_row "TCP bulk, time per MiB (1 GiB)" "$b" "python eventlet" "$(bench_get bulk.eventlet ns)" ns faster
+bench_row "TCP bulk, time per MiB (1 GiB)" "$b" "gevent" "$(bench_get bulk.gevent ns)" ns faster
