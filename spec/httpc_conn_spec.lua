@@ -55,6 +55,24 @@ describe("httpc connections", function()
     assert.equal(3, srv.accepted)
   end)
 
+  it("keeps credentials on same-origin redirects and drops them across origins", function()
+    local other <close> = support.http_server(function(req)
+      return 200, nil, "other got " .. tostring(req.headers.authorization) .. " "
+        .. tostring(req.headers.cookie) .. " " .. tostring(req.headers["x-kept"])
+    end)
+    local srv <close> = support.http_server(function(req)
+      if req.target == "/away" then return 302, {Location = other.url("/landed")}, "" end
+      if req.target == "/here" then return 307, {Location = "/landed"}, "" end
+      return 200, nil, "same got " .. tostring(req.headers.authorization)
+    end)
+    local client <close> = httpc.client({headers = {Cookie = "c=1"}})
+    local h = {Authorization = "Bearer secret", ["X-Kept"] = "yes"}
+    assert.equal("same got Bearer secret", assert(client:get(srv.url("/here"), {headers = h})).body)
+    assert.equal("other got nil nil yes", assert(client:get(srv.url("/away"), {headers = h})).body)
+    -- the client's default headers are stripped the same way
+    assert.equal("other got nil nil nil", assert(client:get(srv.url("/away"))).body)
+  end)
+
   it("sends chunked uploads and reads chunked answers", function()
     local srv <close> = support.server(function(conn)
       while true do

@@ -19,6 +19,7 @@ local LOCATIONS = [[
     location /echo { return 200 "$request_method $request_uri"; }
     location /conn { return 200 "$connection $connection_requests"; }
     location /tls { return 200 "$ssl_client_verify"; }
+    location /sni { return 200 "$ssl_server_name"; }
     location /dav/ { dav_methods PUT DELETE; create_full_put_path on; }
     location = /r301 { return 301 /echo?from=301; }
     location = /r302 { return 302 /echo?from=302; }
@@ -163,6 +164,11 @@ describe("httpc against nginx", function()
     assert.matches("certificate", err)
     resp = assert(client:get(nginx.tls_url("/echo", "127.0.0.1"), {tls = {verify = false}}))
     assert.equal(200, resp.status)
+    -- SNI carries the URL's host name, or tls.server_name when given
+    assert.equal("localhost", assert(client:get(nginx.tls_url("/sni"), {tls = tls})).body)
+    resp = assert(client:get(nginx.tls_url("/sni", "127.0.0.1"),
+      {tls = {cafile = nginx.certs.ca, server_name = "localhost"}}))
+    assert.equal("localhost", resp.body)
   end)
 
   it("presents a client certificate", function()
