@@ -44,6 +44,8 @@ describe("coros.semaphore and metaphore", function()
     assert.equal(-1, capped.balance)
     capped:release()
     assert.is_true(third:wait())
+    local bounded = coros.BoundedSemaphore(1, 1)
+    assert.is_false(bounded:release(false))  -- at its limit: release would block
   end)
 
   it("metaphore waits for the counter to reach zero", function()

@@ -55,7 +55,9 @@ function _M.semaphore(count, limit)
   return semaphore.Semaphore(count or 0)
 end
 _M.Semaphore = semaphore.Semaphore
-_M.BoundedSemaphore = semaphore.BoundedSemaphore
+-- coros.BoundedSemaphore(count, limit) was the one whose release blocks
+-- at limit: today's CappedSemaphore.
+_M.BoundedSemaphore = semaphore.CappedSemaphore
 
 local Metaphore = {}
 Metaphore.__index = Metaphore
