@@ -92,6 +92,20 @@ describe("Semaphore", function()
     assert.equal(0, sem.balance)
   end)
 
+  it("keeps the unit when a release races the kill of the only waiter", function()
+    local sem = eventlet.Semaphore(0)
+    local waiter = eventlet.spawn(function() return sem:acquire() end)
+    eventlet.sleep(0)
+    -- ready before the kill wakes the waiter: runs while its record is
+    -- still queued but no longer parked
+    local releaser = eventlet.spawn(function() return sem:release() end)
+    eventlet.kill(waiter)
+    assert.is_true(releaser:wait())
+    assert.has_error(function() waiter:wait() end)
+    assert.equal(1, sem.counter)
+    assert.equal(1, sem.balance)
+  end)
+
   it("lets a woken waiter keep its unit when killed before it runs", function()
     local sem = eventlet.Semaphore(0)
     local state = {}
