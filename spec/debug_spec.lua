@@ -15,7 +15,7 @@ local function open_fifo()
   os.remove(path)
   assert(os.execute("mkfifo " .. path))
   local f = assert(io.open(path, "r+"))
-  local ls = io.popen("ls -l /proc/" .. core.getpid() .. "/fd")
+  local ls = io.popen("ls -l /proc/" .. core.getpid() .. "/fd 2>/dev/null")
   local fd = tonumber(ls:read("a"):match("(%d+) %-> " .. path:gsub("%p", "%%%0")))
   ls:close()
   return f, fd, path

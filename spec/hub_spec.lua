@@ -32,7 +32,7 @@ local WORKS = [[
   local fifo = os.tmpname(); os.remove(fifo)
   assert(os.execute("mkfifo " .. fifo))
   local f = assert(io.open(fifo, "r+"))
-  local ls = io.popen("ls -l /proc/" .. e.core.getpid() .. "/fd")
+  local ls = io.popen("ls -l /proc/" .. e.core.getpid() .. "/fd 2>/dev/null")
   local fd = tonumber(ls:read("a"):match("(%d+) %-> " .. fifo:gsub("%p", "%%%0")))
   ls:close()
   local reader = e.spawn(function()
