@@ -6,7 +6,8 @@
 --   local api = httpc.client{base_url = "http://127.0.0.1:8080/api/", pool_size = 4}
 --
 -- The pieces live in eventlet/httpc/*.lua: url, headers, redirect, proxy,
--- pool, wire, body, transport, client, errors, suite.  See docs/httpc.md.
+-- pool, wire, body, transport, response, client, errors, suite.  See
+-- docs/httpc.md.
 local client_mod = require "eventlet.httpc.client"
 local suite_mod = require "eventlet.httpc.suite"
 local errors = require "eventlet.httpc.errors"
