@@ -65,6 +65,21 @@ describe("GreenPool", function()
     assert.is_true(pool:waitall(1))
   end)
 
+  it("lets a Timeout reach a member waiting for its re-entrant spawn", function()
+    local pool = eventlet.GreenPool(1)
+    local outer = pool:spawn(function()
+      return pcall(eventlet.with_timeout, 0.01, function()
+        pool:spawn(eventlet.sleep, 0.2)
+        return "not reached"
+      end)
+    end)
+    local ok, e = outer:wait()
+    assert.is_false(ok)
+    assert.is_true(eventlet.is_timeout(e))
+    assert.equal(1, pool:running())  -- the inner job goes on
+    assert.is_true(pool:waitall(5))
+  end)
+
   it("refuses waitall from a member and times out waitall", function()
     local pool = eventlet.GreenPool(2)
     local gt = pool:spawn(function() return pcall(pool.waitall, pool) end)

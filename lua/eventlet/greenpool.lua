@@ -71,7 +71,8 @@ function GreenPool:spawn(fn, ...)
   if self.members[getcurrent()] then
     self.nrunning = self.nrunning + 1
     local gt = start(self, fn, ...)
-    pcall(gt.wait, gt)
+    local ok, err = pcall(gt.wait, gt)
+    if not ok and not gt:dead() then error(err, 0) end  -- we were cancelled
     return gt
   end
   self.spawners:wait(nil, "GreenPool:spawn")  -- woken with a slot handed over
