@@ -208,6 +208,7 @@ end
 -- Returns when every connection is gone.
 function Server:stop(opts)
   if self.stopped then return end
+  if self.supervisor then return require("eventlet.httpd.workers").stop(self) end
   if self.stopping then          -- another stop() is draining: wait for it
     while not self.stopped do core_sleep(0.01) end
     return
