@@ -29,12 +29,9 @@ local function stop(l, gt)
 end
 
 describe("eventlet.net", function()
-  local fds_before
-  before_each(function() fds_before = ns.fd_count() end)
-  after_each(function()
-    collectgarbage()
-    assert.equal(fds_before, (ns.fd_count()), "fds leaked")
-  end)
+  local fds_before, fds_after = ns.fd_guard()
+  before_each(fds_before)
+  after_each(fds_after)
 
   it("listens on loopback by default and understands every address form", function()
     local l = assert(eventlet.listen(0))

@@ -31,6 +31,19 @@ function _M.fd_count()
   return n, table.concat(lines, "\n")
 end
 
+--- Two functions for before_each/after_each: the second fails a test
+-- that leaves more fds open than it found (after a full collection),
+-- listing both sets.
+function _M.fd_guard()
+  local before, list_before
+  return function() before, list_before = _M.fd_count() end, function()
+    collectgarbage()
+    local n, list = _M.fd_count()
+    assert(before == n, ("fds leaked: %d before, %d after\n%s\n-- now --\n%s")
+      :format(before, n, list_before, list))
+  end
+end
+
 --- Run a shell command, failing loudly.
 local function sh(cmd)
   local ok = os.execute(cmd .. " >/dev/null 2>&1")

@@ -21,13 +21,9 @@ local function close_all(...)
 end
 
 describe("socket", function()
-  local fds_before, list_before
-  before_each(function() fds_before, list_before = ns.fd_count() end)
-  after_each(function()
-    collectgarbage()
-    local n, list = ns.fd_count()
-    assert.equal(fds_before, n, "fds leaked:\n" .. list_before .. "-- now --\n" .. list)
-  end)
+  local fds_before, fds_after = ns.fd_guard()
+  before_each(fds_before)
+  after_each(fds_after)
 
   it("receives lines, counts, everything, with a prefix", function()
     local c, s, l = pair()

@@ -33,12 +33,9 @@ local function tls_connect(port, opts, host)
 end
 
 describe("eventlet.tls", function()
-  local fds_before
-  before_each(function() fds_before = ns.fd_count() end)
-  after_each(function()
-    collectgarbage()
-    assert.equal(fds_before, (ns.fd_count()), "fds leaked")
-  end)
+  local fds_before, fds_after = ns.fd_guard()
+  before_each(fds_before)
+  after_each(fds_after)
 
   it("our client talks to our server, verified against our CA", function()
     local port, stop = tls_server()
