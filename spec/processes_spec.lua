@@ -2,6 +2,7 @@
 -- fork, and the seed's Process/DeadProcess/ProcessPool.  Real children.
 local core = require "eventlet.core"
 local processes = require "eventlet.processes"
+local fs = require "eventlet.fs"
 
 local spawn, run = processes.spawn, processes.run
 
@@ -13,12 +14,15 @@ local function mypid()
   return pid
 end
 
--- How many descriptors this process has open.
+-- How many descriptors this process has open: stat each /proc/self/fd/N
+-- (through eventlet.fs).  Listing the directory with a child such as ls
+-- would race with the pipe ends its own spawn leaves open for a moment.
+local FD_PROBE = 1024
 local function fdcount()
-  local ls = assert(io.popen("ls /proc/" .. mypid() .. "/fd"))
   local n = 0
-  for _ in ls:lines() do n = n + 1 end
-  ls:close()
+  for fd = 0, FD_PROBE - 1 do
+    if fs.stat("/proc/self/fd/" .. fd) then n = n + 1 end
+  end
   return n
 end
 
@@ -193,6 +197,42 @@ describe("Process:wait and kill", function()
     collectgarbage()
     collectgarbage()
     assert.is_true(reaped(pid))
+  end)
+end)
+
+describe("reaping", function()
+  it("never steals the exit status of io.popen or os.execute", function()
+    local p <close> = assert(spawn{"sleep", "0.05", stdin = "null", stdout = "null"})
+    local f = assert(io.popen("sleep 0.1; exit 5"))
+    core.sleep(0.2)
+    assert.same({nil, "exit", 5}, {f:close()})
+    assert.same({nil, "exit", 3}, {os.execute("exit 3")})
+    assert.equal(0, p:wait())
+  end)
+
+  it("works without pidfds (SIGCHLD mode) as well", function()
+    local script = [[
+      local core = require "eventlet.core"
+      local processes = require "eventlet.processes"
+      local ps = {}
+      for i = 1, 20 do
+        ps[i] = assert(processes.spawn{"sh", "-c", "exit " .. i, stdin = "null", stdout = "null"})
+      end
+      core.sleep(0.1)
+      local sum = 0
+      for i = 1, 20 do sum = sum + ps[i]:wait() end
+      local out, _, code = processes.run{"sh", "-c", "echo hi; exit 2"}
+      local p = assert(processes.spawn{"sleep", "30", stdout = "null"})
+      p:kill()
+      local _, why, sig = p:wait()
+      io.write(sum, " ", out, code, " ", why, " ", sig, "\n")
+    ]]
+    local out, err, code = run({"lua5.4", "-e", script}, {env = {
+      EVENTLET_NO_PIDFD = "1", PATH = os.getenv("PATH"),
+      LUA_PATH = "lua/?.lua;lua/?/init.lua;;", LUA_CPATH = "lua/?.so;;"}})
+    assert.equal("", err)
+    assert.equal(0, code)
+    assert.equal("210 hi\n2 signal 15\n", out)
   end)
 end)
 

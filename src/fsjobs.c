@@ -35,11 +35,15 @@ static fsblock *new_block(lua_State *L, int idx) {
   size_t n = 0;
   const char *path = idx > 0 ? luaL_checklstring(L, idx, &n) : NULL;
   fsblock *b = (fsblock *)calloc(1, sizeof *b);
-  if (b && path && (b->path = (char *)malloc(n + 1)) != NULL) memcpy(b->path, path, n + 1);
-  if (b == NULL || (path && b->path == NULL)) {
+  char *copy = path ? (char *)malloc(n + 1) : NULL;
+  if (b == NULL || (path && copy == NULL)) {
     free(b);
+    free(copy);
     luaL_error(L, "fs: not enough memory");
+    return NULL;
   }
+  if (copy) memcpy(copy, path, n + 1);
+  b->path = copy;
   return b;
 }
 

@@ -1,23 +1,11 @@
 /*
  * process.c -- child processes for eventlet.processes.
  *
- * A child is started with posix_spawnp(): glibc runs it with
- * CLONE_VFORK and reports a failed exec (missing binary, no permission,
- * a bad cwd or redirect file) as spawn's own error, so the caller gets
- * nil, err instead of a child that exits 127.  Every descriptor we
- * create is close-on-exec; the child additionally closes every fd above
- * 2 (closefrom), so it inherits only its three standard streams.  Signal
- * dispositions and the mask are reset to defaults in the child (the hub
- * ignores SIGPIPE and libev may block signals).
- *
- * The hub's loop is not libev's default loop (which would reap every
- * child with waitpid(-1)), so each child is watched through a pidfd
- * (Linux >= 5.3): it becomes readable when the child exits, and then we
- * reap exactly that pid.  The watcher is unreferenced (a running child
- * alone does not keep the program alive); a thread waiting for the child
- * references the loop while it waits.  A ChildProcess collected while its
- * child still runs hands the pidfd to a small malloc'd orphan record that
- * reaps the child later: no zombies.
+ spawn_process() turns the Lua options into a plan (argv, environment,
+ * the paths to try, the three streams) and forkexec.c starts the child:
+ * a failed exec (missing binary, no permission, a bad cwd or redirect
+ * file) comes back as nil, err -- never as a child that exits 127.  Exits
+ * are watched and reaped per pid by childwatch.c.
  *
  * The pipe ends are handed to Lua (takefd) and wrapped there as sockets
  * of kind "fd" (socket.c: one buffered reader for every descriptor).
@@ -25,125 +13,17 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
-#include <spawn.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/pidfd.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "process.h"
 
+#define DEFAULT_PATH "/usr/local/bin:/usr/bin:/bin"
+
 extern char **environ;
-
-/* A thread parked in wait(); the node lives on that thread's stack. */
-typedef struct eh_waitnode {
-  struct eh_waitnode *next, *prev;
-  eh_thread *thread;
-} eh_waitnode;
-
-typedef struct eh_process {
-  ev_io watch;          /* on the pidfd: readable once the child exits */
-  eh_hub *hub;
-  struct eh_process *next, *prev;  /* processes with an armed watcher */
-  eh_waitnode *waiters;
-  pid_t pid;
-  int pidfd;            /* -1 once reaped (or disowned) */
-  int fds[3];           /* our ends of the pipes (stdin, stdout, stderr) */
-  int status;           /* raw wait status once exited */
-  unsigned char exited; /* status is known */
-  unsigned char foreign;/* not our child any more (we are a forked copy) */
-  unsigned char orphan; /* malloc'd reaper of a collected ChildProcess */
-} eh_process;
-
-/* How a standard stream of the child is set up. */
-enum stream_kind { S_INHERIT, S_PIPE, S_NULL, S_STDOUT, S_PATH, S_FD };
-
-typedef struct stream_spec {
-  int kind;
-  int fd;             /* S_FD: the caller's fd */
-  const char *path;   /* S_PATH / S_NULL */
-  int ours, theirs;   /* S_PIPE: parent and child ends */
-} stream_spec;
-
-static eh_process *watched;  /* list of processes with armed watchers */
-
-static void exit_cb(struct ev_loop *loop, ev_io *w, int revents);
-
-/* Link a process into the list of armed watchers. */
-static void watch_link(eh_process *p) {
-  p->prev = NULL;
-  p->next = watched;
-  if (watched) watched->prev = p;
-  watched = p;
-}
-
-/* Remove a process from the list of armed watchers. */
-static void watch_unlink(eh_process *p) {
-  if (p->prev) p->prev->next = p->next; else if (watched == p) watched = p->next;
-  if (p->next) p->next->prev = p->prev;
-  p->next = p->prev = NULL;
-}
-
-/* Stop the exit watcher (it is unreferenced, so reference it first) and
- * close the pidfd. */
-static void stop_watcher(eh_process *p) {
-  if (ev_is_active(&p->watch)) {
-    ev_ref(p->hub->loop);
-    ev_io_stop(p->hub->loop, &p->watch);
-    watch_unlink(p);
-  }
-  if (p->pidfd >= 0) close(p->pidfd);
-  p->pidfd = -1;
-}
-
-/* Start the exit watcher on the hub's loop, unreferenced. */
-static void start_watcher(eh_process *p) {
-  ev_io_init(&p->watch, exit_cb, p->pidfd, EV_READ);
-  ev_io_start(p->hub->loop, &p->watch);
-  ev_unref(p->hub->loop);
-  watch_link(p);
-}
-
-/* Wake every thread waiting for this process. */
-static void wake_waiters(eh_process *p) {
-  eh_waitnode *n;
-  for (n = p->waiters; n; n = n->next) eh_wake(n->thread, EH_WAKE_IO);
-}
-
-/* The pidfd is readable: reap exactly our child, keep its status and
- * wake its waiters (an orphan record frees itself instead). */
-static void exit_cb(struct ev_loop *loop, ev_io *w, int revents) {
-  eh_process *p = (eh_process *)w;
-  int status = 0;
-  pid_t r;
-  (void)loop; (void)revents;
-  do r = waitpid(p->pid, &status, WNOHANG); while (r < 0 && errno == EINTR);
-  if (r == 0) return;            /* not yet: spurious wake-up */
-  if (r < 0) p->foreign = 1;     /* reaped by someone else: status lost */
-  else { p->status = status; p->exited = 1; }
-  stop_watcher(p);
-  if (p->orphan) { free(p); return; }
-  wake_waiters(p);
-}
-
-/* use_hub() replaced the loop: move the armed exit watchers across. */
-static int loop_hook(eh_hub *h, int phase) {
-  eh_process *p, *all = watched;
-  (void)h;
-  if (phase == EH_LOOP_CHECK) return 0;
-  for (p = all; p; p = p->next) {
-    if (phase == EH_LOOP_STOP) {
-      ev_ref(p->hub->loop);
-      ev_io_stop(p->hub->loop, &p->watch);
-    } else {
-      ev_io_start(p->hub->loop, &p->watch);
-      ev_unref(p->hub->loop);
-    }
-  }
-  return 0;
-}
 
 /* Close our end of pipe i (0..2) if we still own it. */
 static void close_fd(eh_process *p, int i) {
@@ -169,61 +49,29 @@ static int push_errno(lua_State *L, int err) {
 /* Read one stream option ("pipe", "inherit", "null", "stdout", a path or
  * an fd) of the options table at idx.  [-0, +0, v] */
 static void read_spec(lua_State *L, int idx, const char *name, int dflt,
-                      stream_spec *s) {
+                      eh_stream *s) {
   memset(s, 0, sizeof *s);
   s->ours = s->theirs = -1;
   s->kind = dflt;
   lua_getfield(L, idx, name);
   if (lua_isinteger(L, -1)) {
-    s->kind = S_FD;
+    s->kind = EH_S_FD;
     s->fd = (int)lua_tointeger(L, -1);
   } else if (lua_type(L, -1) == LUA_TSTRING) {
     const char *v = lua_tostring(L, -1);
-    if (strcmp(v, "pipe") == 0) s->kind = S_PIPE;
-    else if (strcmp(v, "inherit") == 0) s->kind = S_INHERIT;
-    else if (strcmp(v, "null") == 0) { s->kind = S_NULL; s->path = "/dev/null"; }
+    if (strcmp(v, "pipe") == 0) s->kind = EH_S_PIPE;
+    else if (strcmp(v, "inherit") == 0) s->kind = EH_S_INHERIT;
+    else if (strcmp(v, "null") == 0) { s->kind = EH_S_NULL; s->path = "/dev/null"; }
     else if (strcmp(v, "stdout") == 0) {
       if (strcmp(name, "stderr") != 0)
         luaL_error(L, "spawn: only stderr can be \"stdout\" (merged)");
-      s->kind = S_STDOUT;
-    } else { s->kind = S_PATH; s->path = v; }  /* anchored by the options table */
+      s->kind = EH_S_STDOUT;
+    } else { s->kind = EH_S_PATH; s->path = v; }  /* anchored by the options table */
   } else if (!lua_isnil(L, -1)) {
     luaL_error(L, "spawn: %s must be \"pipe\", \"inherit\", \"null\", "
                "\"stdout\" (stderr only), a path or an fd", name);
   }
   lua_pop(L, 1);
-}
-
-/* Make a pipe for stream i: our end non-blocking, both close-on-exec, the
- * child's end above 2 so dup2 onto 0..2 never meets itself.  Returns 0 or
- * an errno. */
-static int make_pipe(stream_spec *s, int i) {
-  int p[2], child;
-  if (pipe2(p, O_CLOEXEC) < 0) return errno;
-  s->ours = i == 0 ? p[1] : p[0];
-  child = i == 0 ? p[0] : p[1];
-  if (child <= 2) {
-    s->theirs = fcntl(child, F_DUPFD_CLOEXEC, 3);
-    close(child);
-    if (s->theirs < 0) return errno;
-  } else {
-    s->theirs = child;
-  }
-  if (fcntl(s->ours, F_SETFL, fcntl(s->ours, F_GETFL) | O_NONBLOCK) < 0) return errno;
-  return 0;
-}
-
-/* Add the file action that sets up stream i of the child. */
-static int add_action(posix_spawn_file_actions_t *fa, stream_spec *s, int i) {
-  switch (s->kind) {
-    case S_PIPE: return posix_spawn_file_actions_adddup2(fa, s->theirs, i);
-    case S_FD: return posix_spawn_file_actions_adddup2(fa, s->fd, i);
-    case S_STDOUT: return posix_spawn_file_actions_adddup2(fa, 1, i);
-    case S_NULL: case S_PATH:
-      return posix_spawn_file_actions_addopen(
-          fa, i, s->path, i == 0 ? O_RDONLY : O_WRONLY | O_CREAT | O_TRUNC, 0666);
-    default: return 0;
-  }
 }
 
 /* Build a NULL-terminated string vector from the array part of the table
@@ -265,66 +113,69 @@ static char **make_vector(lua_State *L, int idx, int pairs) {
   return v;
 }
 
-/* Set the spawn attributes: default signal dispositions, an empty mask
- * and, on request, a new session. */
-static int set_attrs(posix_spawnattr_t *attr, int setsid) {
-  sigset_t all, none;
-  short flags = POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK;
-  sigfillset(&all);
-  sigdelset(&all, SIGKILL);
-  sigdelset(&all, SIGSTOP);
-  sigemptyset(&none);
-#ifdef POSIX_SPAWN_SETSID
-  if (setsid) flags |= POSIX_SPAWN_SETSID;
-#else
-  (void)setsid;
-#endif
-  return posix_spawnattr_setsigdefault(attr, &all) ||
-         posix_spawnattr_setsigmask(attr, &none) ||
-         posix_spawnattr_setflags(attr, flags);
-}
-
-/* Set up pipes and file actions for the three streams; returns an errno. */
-static int prepare_streams(posix_spawn_file_actions_t *fa, stream_spec *s,
-                           const char *cwd) {
-  int i, err;
-  for (i = 0; i < 3; i++)
-    if (s[i].kind == S_PIPE && (err = make_pipe(&s[i], i)) != 0) return err;
-  for (i = 0; i < 3; i++)
-    if ((err = add_action(fa, &s[i], i)) != 0) return err;
-  if (cwd && (err = posix_spawn_file_actions_addchdir_np(fa, cwd)) != 0) return err;
-  return posix_spawn_file_actions_addclosefrom_np(fa, 3);
-}
-
-/* Close the pipe ends of a failed or finished spawn; keep ours on success. */
-static void close_streams(stream_spec *s, int keep_ours) {
-  int i;
-  for (i = 0; i < 3; i++) {
-    if (s[i].theirs >= 0) close(s[i].theirs);
-    if (!keep_ours && s[i].ours >= 0) close(s[i].ours);
+/* Push the full paths to try for command cmd: cmd itself when it has a
+ * '/', else cmd in each directory of PATH (an empty entry is the current
+ * directory).  The vector is a userdata left on the stack.  [-0, +1, m] */
+static char **make_paths(lua_State *L, const char *cmd, const char *path) {
+  const char *dir, *end;
+  int n = 1, i = 0;
+  char **v;
+  if (strchr(cmd, '/')) path = NULL;  /* no search */
+  else if (path == NULL || *path == '\0') path = DEFAULT_PATH;
+  for (dir = path; dir && *dir; dir++) n += *dir == ':';
+  v = (char **)lua_newuserdatauv(L, sizeof(char *) * (size_t)(n + 1), 1);
+  lua_createtable(L, n, 0);  /* anchors the strings */
+  if (path == NULL) {
+    lua_pushstring(L, cmd);
+    v[i] = (char *)lua_tostring(L, -1);
+    lua_rawseti(L, -2, ++i);
   }
+  for (dir = path; dir; dir = *end ? end + 1 : NULL) {
+    luaL_Buffer b;
+    end = strchr(dir, ':');
+    if (end == NULL) end = dir + strlen(dir);
+    luaL_buffinit(L, &b);
+    if (end == dir) luaL_addchar(&b, '.');
+    else luaL_addlstring(&b, dir, (size_t)(end - dir));
+    luaL_addchar(&b, '/');
+    luaL_addstring(&b, cmd);
+    luaL_pushresult(&b);
+    v[i] = (char *)lua_tostring(L, -1);
+    lua_rawseti(L, -2, ++i);
+  }
+  v[i] = NULL;
+  lua_setiuservalue(L, -2, 1);
+  return v;
 }
 
-/* Push a new ChildProcess for a started child and arm its exit watcher.
- * Returns 0, or an errno when no pidfd could be had (the child is then
+/* The PATH of a spawn: from its env table when it has one, else ours. */
+static const char *spawn_path(lua_State *L, int opts) {
+  const char *path = getenv("PATH");
+  if (lua_getfield(L, opts, "env") == LUA_TTABLE &&
+      lua_getfield(L, -1, "PATH") == LUA_TSTRING)
+    path = lua_tostring(L, -1);  /* anchored by the env table */
+  lua_settop(L, opts);
+  return path;
+}
+
+/* Push a new ChildProcess for a started child and watch its exit.
+ * Returns 0, or an errno when it cannot be watched (the child is then
  * killed and reaped here).  [-0, +1, m] */
-static int new_process(lua_State *L, pid_t pid, const stream_spec *s) {
+static int new_process(lua_State *L, pid_t pid, const eh_stream *s) {
   eh_process *p = (eh_process *)lua_newuserdatauv(L, sizeof *p, 0);
-  int i, status;
+  int i, err, status;
   memset(p, 0, sizeof *p);
   p->hub = eh_gethub(L);
   p->pid = pid;
+  p->pidfd = -1;
   for (i = 0; i < 3; i++) p->fds[i] = -1;
   luaL_setmetatable(L, EH_PROCESS_MT);
-  p->pidfd = pidfd_open(pid, 0);  /* always close-on-exec */
-  if (p->pidfd < 0) {
-    int err = errno;
+  if ((err = eh_child_watch(p)) != 0) {
     kill(pid, SIGKILL);
     while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {}
     return err;
   }
   for (i = 0; s && i < 3; i++) p->fds[i] = s[i].ours;
-  start_watcher(p);
   return 0;
 }
 
@@ -332,35 +183,32 @@ static int new_process(lua_State *L, pid_t pid, const stream_spec *s) {
  * child could not be started.  opts: env (table: the whole environment),
  * cwd, stdin/stdout/stderr, setsid.  [-0, +1|3, e] */
 static int l_spawn_process(lua_State *L) {
-  stream_spec s[3];
-  posix_spawn_file_actions_t fa;
-  posix_spawnattr_t attr;
-  char **argv, **envp = environ;
-  const char *cwd;
+  eh_spawn_plan pl;
+  const char *path;
   pid_t pid;
   int err;
   luaL_checktype(L, 1, LUA_TTABLE);
   luaL_checktype(L, 2, LUA_TTABLE);
   lua_settop(L, 2);
-  argv = make_vector(L, 1, 0);
-  luaL_argcheck(L, argv[0] != NULL, 1, "empty command");
-  if (lua_getfield(L, 2, "env") == LUA_TTABLE) envp = make_vector(L, 4, 1);
+  memset(&pl, 0, sizeof pl);
+  path = spawn_path(L, 2);                                   /* (PATH anchored by opts) */
+  pl.argv = make_vector(L, 1, 0);                            /* 3 */
+  luaL_argcheck(L, pl.argv[0] != NULL, 1, "empty command");
+  pl.paths = make_paths(L, pl.argv[0], path);                /* 4 */
+  pl.envp = environ;
+  if (lua_getfield(L, 2, "env") == LUA_TTABLE) pl.envp = make_vector(L, 5, 1);
   lua_getfield(L, 2, "cwd");
-  cwd = lua_tostring(L, -1);
-  read_spec(L, 2, "stdin", S_PIPE, &s[0]);
-  read_spec(L, 2, "stdout", S_PIPE, &s[1]);
-  read_spec(L, 2, "stderr", S_INHERIT, &s[2]);
+  pl.cwd = lua_tostring(L, -1);
   lua_getfield(L, 2, "setsid");
-  posix_spawn_file_actions_init(&fa);
-  posix_spawnattr_init(&attr);
-  err = set_attrs(&attr, lua_toboolean(L, -1));
-  if (err == 0) err = prepare_streams(&fa, s, cwd);
-  if (err == 0) err = posix_spawnp(&pid, argv[0], &fa, &attr, argv, envp);
-  posix_spawn_file_actions_destroy(&fa);
-  posix_spawnattr_destroy(&attr);
-  if (err == 0 && (err = new_process(L, pid, s)) != 0) lua_pop(L, 1);
-  close_streams(s, err == 0);
-  if (err != 0) return push_errno(L, err);
+  pl.setsid = lua_toboolean(L, -1);
+  read_spec(L, 2, "stdin", EH_S_PIPE, &pl.s[0]);
+  read_spec(L, 2, "stdout", EH_S_PIPE, &pl.s[1]);
+  read_spec(L, 2, "stderr", EH_S_INHERIT, &pl.s[2]);
+  if ((err = eh_forkexec(&pl, &pid)) != 0) return push_errno(L, err);
+  if ((err = new_process(L, pid, pl.s)) != 0) {
+    eh_close_streams(pl.s, 0);
+    return push_errno(L, err);
+  }
   return 1;
 }
 
@@ -440,7 +288,7 @@ static int proc_poll(lua_State *L) {
 static int proc_kill(lua_State *L) {
   eh_process *p = checkproc(L, 1);
   int sig = (int)luaL_optinteger(L, 2, SIGTERM);
-  if (p->pidfd < 0 || pidfd_send_signal(p->pidfd, sig, NULL, 0) < 0) {
+  if (eh_child_signal(p, sig) < 0) {
     lua_pushnil(L);
     lua_pushliteral(L, "exited");
     return 2;
@@ -474,28 +322,17 @@ static int proc_close(lua_State *L) {
   eh_process *p = checkproc(L, 1);
   int i;
   for (i = 0; i < 3; i++) close_fd(p, i);
-  if (p->pidfd >= 0) pidfd_send_signal(p->pidfd, SIGKILL, NULL, 0);
+  eh_child_signal(p, SIGKILL);
   return 0;
 }
 
-/* __gc: close pipes not taken; if the child still runs, leave it running
- * and hand its watcher to a malloc'd orphan that reaps it.  [-0, +0, -] */
+/* __gc: close pipes not taken; a child that still runs is left running
+ * and handed to an orphan record that reaps it.  [-0, +0, -] */
 static int proc_gc(lua_State *L) {
-  eh_process *p = checkproc(L, 1), *o;
+  eh_process *p = checkproc(L, 1);
   int i;
   for (i = 0; i < 3; i++) close_fd(p, i);
-  if (!ev_is_active(&p->watch) || (o = (eh_process *)malloc(sizeof *o)) == NULL) {
-    stop_watcher(p);
-    return 0;
-  }
-  ev_ref(p->hub->loop);
-  ev_io_stop(p->hub->loop, &p->watch);
-  watch_unlink(p);
-  memcpy(o, p, sizeof *o);
-  o->waiters = NULL;
-  o->orphan = 1;
-  p->pidfd = -1;
-  start_watcher(o);
+  eh_child_orphan(p);
   return 0;
 }
 
@@ -514,17 +351,6 @@ static int proc_tostring(lua_State *L) {
   return 1;
 }
 
-/* In a forked child: the parent's children are not ours; stop watching
- * them and wake their waiters with "not a child". */
-static void disown_children(void) {
-  while (watched) {
-    eh_process *p = watched;
-    p->foreign = 1;
-    stop_watcher(p);
-    if (p->orphan) free(p); else wake_waiters(p);
-  }
-}
-
 /* fork() -> pid, ChildProcess in the parent; 0 in the child; or nil,
  * err.  The child re-initialises the loop (ev_loop_fork) and disowns the
  * parent's children; dropping green threads is the Lua side's policy.
@@ -540,7 +366,7 @@ static int l_fork(lua_State *L) {
   lua_pushinteger(L, pid);
   if (pid == 0) {
     ev_loop_fork(h->loop);
-    disown_children();
+    eh_child_disown_all();
     return 1;
   }
   if ((err = new_process(L, pid, NULL)) != 0) return push_errno(L, err);
@@ -555,9 +381,9 @@ static const luaL_Reg proc_methods[] = {
   {"pid", proc_pid}, {"takefd", proc_takefd}, {"close", proc_close},
   {NULL, NULL}};
 
-/* Create the ChildProcess metatable; register the loop hook.  [-0, +0, m] */
+/* Create the ChildProcess metatable; set up child watching.  [-0, +0, m] */
 void eh_open_process(lua_State *L) {
-  eh_add_loop_hook(loop_hook);
+  eh_child_open();
   if (luaL_newmetatable(L, EH_PROCESS_MT)) {
     luaL_setfuncs(L, proc_meta, 0);
     luaL_newlib(L, proc_methods);
