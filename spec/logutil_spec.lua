@@ -141,6 +141,15 @@ describe("eventlet.logutil", function()
       assert.matches('^::1 %- %- %[.-%] "POST / HTTP/1%.0" 404 %- "http://x/" "curl/8"$', lines[2])
     end)
 
+    it("writes a line formatted elsewhere (httpd's log = function(line)) as it is", function()
+      local sink, lines = collector()
+      logutil.configure{sink = sink}
+      local access = logutil.access_logger()
+      local line = '10.0.0.2 - - [22/Nov/2026:03:04:05 +0000] "GET / HTTP/1.1" 200 14 "-" "-" 0.000113'
+      access:event("info", line)
+      assert.equal(line, lines[1])
+    end)
+
     it("follows the root to JSON and to its sink", function()
       local sink, lines = collector()
       logutil.configure{sink = sink, format = "json"}

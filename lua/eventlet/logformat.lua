@@ -91,9 +91,11 @@ local function dash(v) return v == nil and "-" or tostring(v) end
 
 --- Access lines (the Combined Log Format plus the duration in seconds),
 -- from an access record's fields: remote, user, method, target, version,
--- status, bytes, referer, agent, duration.
+-- status, bytes, referer, agent, duration.  A record without method and
+-- status is a line formatted already (httpd's own): written as it is.
 function _M.access(r)
-  local f = r.fields or {}
+  local f = r.fields
+  if not f or (f.method == nil and f.status == nil) then return r.msg end  -- a ready line
   local version = f.version and tostring(f.version)
   if version and not version:find("^HTTP/") then version = "HTTP/" .. version end
   local request = f.method and string_format("%s %s %s", f.method, dash(f.target),
