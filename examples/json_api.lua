@@ -21,13 +21,14 @@ local function reply(status, value)
   return status, JSON, cjson.encode(value) .. "\n"
 end
 
--- The list of items, in id order.
+-- The list of items in id order, as JSON ("[]" when empty: cjson would
+-- write an empty table as an object).
 local function list()
   local out = {}
   for id = 1, next_id - 1 do
-    if items[id] then out[#out + 1] = items[id] end
+    if items[id] then out[#out + 1] = cjson.encode(items[id]) end
   end
-  return setmetatable(out, require("cjson").array_mt)
+  return "[" .. table.concat(out, ",") .. "]"
 end
 
 -- Create an item from the request's JSON body.
@@ -48,7 +49,7 @@ end
 local function handle(req)
   local id = tonumber(req.path:match("^/items/(%d+)$"))
   if req.path == "/items" then
-    if req.method == "GET" then return reply(200, list()) end
+    if req.method == "GET" then return 200, JSON, list() .. "\n" end
     if req.method == "POST" then return create(req) end
     return reply(405, {error = "method not allowed"})
   elseif id then
