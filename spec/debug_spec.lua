@@ -5,8 +5,7 @@ local core = require "eventlet.core"
 local eventlet = require "eventlet"
 local dbg = require "eventlet.debug"
 
-local PATHS = "package.path = \"lua/?.lua;lua/?/init.lua;\" .. package.path; " ..
-              "package.cpath = \"lua/?.so;\" .. package.cpath; "
+local child = require "child_support"
 
 -- Open a FIFO read-write (never readable until written to) and return the
 -- file, its descriptor (found in /proc/self/fd) and its path.
@@ -33,19 +32,8 @@ local function buffer()
   }
 end
 
--- Run a Lua snippet in a child process; return stdout+stderr and status.
-local function run(env, code)
-  local path = os.tmpname()
-  local f = assert(io.open(path, "w"))
-  f:write(PATHS, code)
-  f:close()
-  local p = io.popen(env .. " ./eventlet-lua " .. path .. " 2>&1; echo \"exit=$?\"")
-  local out = p:read("a")
-  p:close()
-  os.remove(path)
-  local body, status = out:match("^(.-)exit=(%d+)\n$")
-  return body, tonumber(status)
-end
+-- Run a Lua snippet under the host; return stdout+stderr and status.
+local function run(env, code) return child.run(env, child.HOST, code) end
 
 describe("eventlet.debug", function()
   describe("format_hub_listeners", function()

@@ -4,24 +4,10 @@
 local core = require "eventlet.core"
 local eventlet = require "eventlet"
 
-local PATHS = "package.path = \"lua/?.lua;lua/?/init.lua;\" .. package.path; " ..
-              "package.cpath = \"lua/?.so;\" .. package.cpath; "
-local RUNTIMES = {"./eventlet-lua", "lua5.4"}
+local child = require "child_support"
 
--- Run a Lua snippet in a child (env prefix, runtime); return its combined
--- output and exit status.
-local function run(env, runtime, code)
-  local path = os.tmpname()
-  local f = assert(io.open(path, "w"))
-  f:write(PATHS, code)
-  f:close()
-  local p = io.popen(env .. " " .. runtime .. " " .. path .. " 2>&1; echo \"exit=$?\"")
-  local out = p:read("a")
-  p:close()
-  os.remove(path)
-  local body, status = out:match("^(.-)exit=(%d+)\n$")
-  return body, tonumber(status)
-end
+local RUNTIMES = child.RUNTIMES
+local run = child.run
 
 -- Code that proves a hub works: a timer, a thread hand-off and fd waits
 -- (a FIFO opened read-write: writable at once, readable once written to;

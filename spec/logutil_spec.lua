@@ -7,8 +7,7 @@ local eventlet = require "eventlet"
 local logutil = require "eventlet.logutil"
 local logsinks = require "eventlet.logsinks"
 local cjson = require "cjson"
-
-local HOST = "./eventlet-lua"
+local child = require "child_support"
 
 -- A sink collecting lines and records in memory.
 local function collector()
@@ -43,15 +42,6 @@ local function wait_until(check, seconds)
     eventlet.sleep(0.01)
   end
   return true
-end
-
--- Run a shell command; return its stdout and exit status.
-local function sh(cmd)
-  local p = io.popen(cmd .. "; echo \"exit=$?\"")
-  local out = p:read("a")
-  p:close()
-  local body, status = out:match("^(.-)exit=(%d+)\n$")
-  return body, tonumber(status)
 end
 
 local TIME = "%d%d%d%d%-%d%d%-%d%dT%d%d:%d%d:%d%d%.%d%d%dZ"
@@ -177,11 +167,12 @@ describe("eventlet.logutil", function()
   describe("sinks", function()
     it("stderr: lines reach the stderr of a child process", function()
       local err = tmppath()
-      for _, runtime in ipairs{HOST, "lua5.4"} do
-        local out, status = sh(runtime .. " -e 'package.path = \"lua/?.lua;lua/?/init.lua;\" .. " ..
-          "package.path; package.cpath = \"lua/?.so;\" .. package.cpath; " ..
-          "local l = require \"eventlet.logutil\"; l.configure{sink = \"stderr\"}; " ..
-          "l.get(\"child\"):error(\"to stderr %d\", 42)' 2>" .. err)
+      for _, runtime in ipairs(child.RUNTIMES) do
+        local out, status = child.run("", runtime, [[
+          local l = require "eventlet.logutil"
+          l.configure{sink = "stderr"}
+          l.get("child"):error("to stderr %d", 42)
+        ]], err)
         assert.equal(0, status)
         assert.equal("", out)
         assert.matches("^" .. TIME .. " ERROR %d+ %[[^%]]+%] child: to stderr 42\n$", slurp(err))
@@ -398,9 +389,7 @@ describe("eventlet.logutil", function()
 
     it("one setting redirects everything: loggers, access log, thread errors", function()
       local path = tmppath(".log")
-      local script = tmppath(".lua")
-      local f = assert(io.open(script, "w"))
-      f:write([[
+      local out, status = child.run("", child.HOST, [[
         local eventlet = require "eventlet"
         local logutil = require "eventlet.logutil"
         logutil.configure{sink = "file:]] .. path .. [[", format = "json"}
@@ -409,11 +398,8 @@ describe("eventlet.logutil", function()
         eventlet.spawn(error, "thread error")
         eventlet.sleep(0.01)
       ]])
-      f:close()
-      local out, status = sh(HOST .. " " .. script .. " 2>&1")
       local data = slurp(path) or ""
       os.remove(path)
-      os.remove(script)
       assert.equal(0, status)
       assert.equal("", out)
       local loggers = {}
