@@ -54,6 +54,17 @@ local function reaped(pid, limit)
   return pstate(pid) == nil
 end
 
+-- How many of our children are zombies (exited, not reaped).
+local function zombies()
+  local ps = assert(io.popen("ps -o stat= --ppid " .. mypid()))
+  local n = 0
+  for line in ps:lines() do
+    if line:match("^%s*Z") then n = n + 1 end
+  end
+  ps:close()
+  return n
+end
+
 -- A temporary file name unique to this test run.
 local function tmpname(tag)
   return ("/tmp/eventlet-proc-%d-%s"):format(mypid(), tag)
@@ -186,6 +197,11 @@ describe("Process:wait and kill", function()
     assert.equal(0, p:wait())
     assert.is_nil(pstate(pid))
     p:close()
+    local q = assert(spawn{"true", stdin = "null", stdout = "null"})
+    core.sleep(0.2)  -- it exits meanwhile; the hub reaps it unasked
+    assert.equal(0, zombies())
+    assert.equal(0, q:poll())
+    q:close()
   end)
 
   it("reaps a child whose Process was collected while it ran", function()
@@ -311,6 +327,7 @@ describe("processes.run", function()
     for i = 1, 100 do gts[i]:wait() end
     for i = 1, 100 do assert.same({i .. "\n", 0}, results[i]) end
     assert.equal(before, fdcount())
+    assert.equal(0, zombies())
   end)
 end)
 

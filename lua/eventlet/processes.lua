@@ -147,8 +147,6 @@ function Process:__tostring()
   return ("Process %s (%s)"):format(self.argv, tostring(self.handle))
 end
 
-_M.Process_methods = Process
-
 -- Collect everything readable from stream s into parts.
 local function drain(s, parts)
   while true do
