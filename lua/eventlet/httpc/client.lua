@@ -125,6 +125,29 @@ function _M:roundtrip(conn, req, opts)
   return resp
 end
 
+-- Whether an idle pooled connection still looks usable: nothing has
+-- arrived on it since its last response (neither the server's close nor
+-- stray bytes).  One non-blocking read; races are left to the retry.
+local function alive(conn)
+  local sock = conn.sock
+  if sock:dirty() then return false end
+  sock:settimeout(0)
+  local data, err = sock:recv(1)
+  return data == nil and err == "timeout"
+end
+
+-- A connection for key from the pool (idle ones checked, the dead
+-- closed) or false: open one in the slot reserved.  nil, err on timeout.
+function _M:checkout(key, opts, held)
+  while true do
+    local conn, err = self.pool:acquire(key, opts.pool_timeout or opts.timeouts.connect)
+    if conn == nil then return nil, err end
+    held.key, held.conn = key, conn or nil
+    if not conn or alive(conn) then return conn end
+    self:release_held(held)
+  end
+end
+
 --- Send one request on one connection (taken from the pool or opened),
 -- and read the response head.  Retries once on a fresh connection when
 -- a pooled one turns out to be dead before any response byte.
@@ -136,9 +159,8 @@ function _M:exchange(req, opts, held)
   if perr then return nil, perr end
   local key = transport.key(req.u, px, opts.tls)
   for _ = 1, 2 do
-    local conn, err = self.pool:acquire(key, opts.pool_timeout or opts.timeouts.connect)
+    local conn, err = self:checkout(key, opts, held)
     if conn == nil then return nil, err end
-    held.key, held.conn = key, conn or nil
     if conn == false then
       conn, err = transport.open(req.u, px, opts.timeouts, opts.tls, self.tls_contexts)
       if not conn then self:release_held(held); return nil, err end
