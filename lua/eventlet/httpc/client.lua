@@ -56,7 +56,7 @@ function _M.new(opts)
   -- that adds none of its own (never modified once built).
   local h = headers.new(opts.headers)
   if h["user-agent"] == nil then h["User-Agent"] = _M.USER_AGENT end
-  self.headers, self.block = h, wire.block(h)
+  self.headers, self.block, self.framed = h, wire.block(h), wire.framed(h)
   return self
 end
 
@@ -108,8 +108,9 @@ function _M:roundtrip(conn, req, opts)
     end
   end
   sock:settimeout(opts.timeouts.send)
-  local ok, err = wire.send(sock, req.method, target, extra .. (h and wire.block(h) or self.block),
-                            req.body, wire.framed(h or self.headers))
+  local block, framed = self.block, self.framed
+  if h then block, framed = wire.block(h), wire.framed(h) end
+  local ok, err = wire.send(sock, req.method, target, extra .. block, req.body, framed)
   if not ok then return nil, err, false end
   sock:settimeout(opts.timeouts.read)
   local parser = conn.parser
