@@ -332,6 +332,11 @@ void eh_run(lua_State *L, eh_hub *h, eh_thread *until) {
 
 /* Describe what a parked thread waits on (pushes a string). */
 static void push_waiting(lua_State *L, eh_thread *t) {
+  if (t->what != NULL) {
+    if (t->what_fd >= 0) lua_pushfstring(L, "%s (fd %d)", t->what, t->what_fd);
+    else lua_pushstring(L, t->what);
+    return;
+  }
   eh_pushthread(L, t);
   lua_getiuservalue(L, -1, EH_UV_WHAT);
   lua_remove(L, -2);
@@ -408,9 +413,9 @@ int eh_park(lua_State *L, double timeout, const char *what, int fd,
             lua_KContext ctx, lua_KFunction k) {
   eh_hub *h = eh_gethub(L);
   eh_thread *t = h->current;
+  t->seq++;  /* consumed even when cancelled: records made for it go stale */
   if (eh_pending_cancel(L, t)) { lua_pop(L, 1); return eh_raise_cancel(L, t); }
   t->state = EH_PARKED;
-  t->seq++;
   t->wake = EH_WAKE_NONE;
   t->nwake = 0;
   t->what = what;

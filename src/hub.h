@@ -69,6 +69,7 @@ struct eh_thread {
   lua_State *wake_L;      /* the stack eh_unpark() pushes values onto */
   ev_timer timer;         /* the park timeout */
   const char *what;       /* static description of a C-level wait */
+  const void *what_lua;   /* the string in EH_UV_WHAT (skip re-storing it) */
   double born;            /* ev_now() at spawn */
   unsigned long switches; /* times resumed */
   unsigned id;

@@ -588,13 +588,20 @@ static int park_k(lua_State *L, int status, lua_KContext ctx) {
 static int l_park(lua_State *L) {
   eh_hub *h = eh_gethub(L);
   double timeout = luaL_optnumber(L, 1, -1.);
-  if (lua_type(L, 2) == LUA_TSTRING) {
-    eh_pushthread(L, h->current);
+  eh_thread *t = h->current;
+  int labelled;
+  /* The label is kept in a user value; a loop parking with the same
+   * string (the usual case) costs only this pointer comparison. */
+  if (lua_type(L, 2) == LUA_TSTRING && lua_topointer(L, 2) != t->what_lua) {
+    eh_pushthread(L, t);
     lua_pushvalue(L, 2);
     lua_setiuservalue(L, -2, EH_UV_WHAT);
+    t->what_lua = lua_topointer(L, 2);
   }
+  labelled = lua_type(L, 2) == LUA_TSTRING;
   lua_settop(L, 0);
-  return eh_park(L, timeout < 0 ? -1. : timeout, NULL, -1, 0, park_k);
+  return eh_park(L, timeout < 0 ? -1. : timeout, labelled ? NULL : "park", -1,
+                 0, park_k);
 }
 
 /* waiter() -> gt, seq: the running thread and the id of its next park,
