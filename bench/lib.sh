@@ -90,6 +90,7 @@ bench_row() {
       -v fo="$(bench_fmt "$ours" "$unit")" -v fp="$(bench_fmt "$peerval" "$unit")" 'BEGIN {
     if (k == "within") { w = (u == "B") ? "larger" : "slower"
                          r = (pv > 0) ? o / pv : 0; rt = sprintf("%.2fx %s", r, w)
+                         if (r > 0 && r < 1) rt = sprintf("%.2fx %s", 1 / r, u == "B" ? "smaller" : "faster")
                          tt = "<= " t "x " w; met = (r <= t) }
     else { r = (o > 0) ? pv / o : 0; rt = sprintf("%.1fx %s", r, k)
            if (r > 0 && r < 1) rt = sprintf("%.1fx %s", 1 / r, k == "faster" ? "slower" : "larger")
