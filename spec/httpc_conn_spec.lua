@@ -150,6 +150,21 @@ describe("httpc connections", function()
     end
   end)
 
+  it("skips 100 Continue, caps bodies, and reports a cut gzip stream", function()
+    local client <close> = httpc.client()
+    local srv <close> = raw("HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+    assert.equal("ok", assert(client:get(srv.url())).body)
+    local big <close> = raw("HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n" .. ("b"):rep(100))
+    assert.same({nil, "body too large"}, {client:get(big.url(), {max_body = 50})})
+    assert.equal(100, #assert(client:get(big.url(), {max_body = 100})).body)
+    local gz = support.sh("printf '%0500d' 0 | gzip -c")
+    gz = gz:sub(1, #gz - 12)
+    local cut <close> = raw("HTTP/1.1 200 OK\r\nContent-Encoding: gzip\r\nContent-Length: " .. #gz
+                           .. "\r\n\r\n" .. gz)
+    assert.same({nil, "truncated gzip body"}, {client:get(cut.url(), {gzip = true})})
+    assert.equal(#gz, #assert(client:get(cut.url())).body)
+  end)
+
   it("ends a head that stops midway with a clear error", function()
     local srv <close> = raw("HTTP/1.1 200 OK\r\nContent-", true)
     local client <close> = httpc.client()
