@@ -213,6 +213,22 @@ describe("httpc against nginx", function()
       assert.equal("GET /echo?from=303", e:retry())
     end)
 
+    it("makes suites that swizzle content with a dumper and a loader", function()
+      local csv = httpc.make_suite(function(list) return table.concat(list, ",") end,
+        function(body)
+          if body == "" then return nil end
+          local list = {}
+          for item in body:gmatch("[^,]+") do list[#list + 1] = item end
+          return list
+        end, "text/csv")
+      assert.is_nil(csv.put(nginx.url("/dav/list.csv"), {"a", "b", "c"}))
+      assert.same({"a", "b", "c"}, csv.get(nginx.url("/dav/list.csv")))
+      local status, _, list = csv.get_(nginx.url("/dav/list.csv"))
+      assert.same({200, {"a", "b", "c"}}, {status, list})
+      local ok, e = pcall(csv.get, nginx.url("/dav/absent.csv"))
+      assert.same({false, "NotFound"}, {ok, e.type})
+    end)
+
     it("accepts the statuses listed in ok", function()
       assert.equal("no such thing", httpc.get(nginx.url("/missing"), {ok = {404}}))
     end)
