@@ -474,8 +474,10 @@ void eh_wait_nested(lua_State *L, eh_thread *t) {
  * the thread woke.  Call it after disarming the caller's own watchers. */
 int eh_park_check(lua_State *L) {
   eh_thread *t = eh_gethub(L)->current;
-  if (t->wake == EH_WAKE_CANCEL) return eh_raise_cancel(L, t);
-  return t->wake;
+  int wake = t->wake;
+  t->wake = EH_WAKE_NONE;  /* a reason is read once: never a stale one */
+  if (wake == EH_WAKE_CANCEL) return eh_raise_cancel(L, t);
+  return wake;
 }
 
 /* Give every other ready thread a turn, then continue in k. */
