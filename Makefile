@@ -26,14 +26,14 @@ CPPFLAGS     += -D_GNU_SOURCE -I$(LUA_INCDIR) -I$(LLHTTP_INC) -Isrc
 CFLAGS       += -std=gnu99 -fPIC $(OPTFLAGS) $(WARNFLAGS) $(CFLAGS_EXTRA)
 LDFLAGS_EXTRA ?=
 LIBS         = -lev -lssl -lcrypto -lz -lpthread -lm
-HOST_LIBS    = -llua$(LUA_VERSION) $(LIBS) -ldl
+HOST_LIBS    = -llua$(LUA_VERSION) $(LIBS) -ledit -ldl
 
 BUILD        = build
-CORE_SRC     = $(filter-out src/main.c src/fuzz_%.c,$(wildcard src/*.c))
+CORE_SRC     = $(filter-out src/main.c src/fuzz_%.c src/host_%.c,$(wildcard src/*.c))
 LLHTTP_SRC   = $(LLHTTP_DIR)/llhttp.c $(LLHTTP_DIR)/api.c $(LLHTTP_DIR)/http.c
 LLHTTP_OBJ   = $(LLHTTP_SRC:$(LLHTTP_DIR)/%.c=$(BUILD)/llhttp_%.o)
 CORE_OBJ     = $(CORE_SRC:src/%.c=$(BUILD)/%.o) $(LLHTTP_OBJ)
-HOST_OBJ     = $(BUILD)/main.o
+HOST_OBJ     = $(BUILD)/main.o $(patsubst src/%.c,$(BUILD)/%.o,$(wildcard src/host_*.c))
 HEADERS      = $(wildcard src/*.h)
 
 CORE_SO      = lua/eventlet/core.so

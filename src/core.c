@@ -10,6 +10,9 @@
 #include "workers.h"
 #include "http.h"
 #include "gzip.h"
+#include "watchdog.h"
+#include "hubstats.h"
+#include "umask.h"
 #include "process.h"
 #include "tpool.h"
 #include "backend.h"
@@ -109,6 +112,9 @@ static const struct {
   {NULL, eh_tlsctx_funcs},
   {NULL, eh_resolve_funcs},
   {NULL, eh_workers_funcs},
+  {NULL, eh_watchdog_funcs},
+  {NULL, eh_hubstats_funcs},
+  {NULL, eh_umask_funcs},
   /* more parts */
   {NULL, NULL}};
 

@@ -7,6 +7,8 @@
  *     -l mod    require 'mod' into global mod  -v   show version
  *     -E        ignore LUA_INIT               -W   turn warnings on
  *     --        stop handling options          -    run stdin
+ *     --backdoor ADDR  serve a live REPL on ADDR (eventlet.backdoor)
+ *     --attach ADDR    be the line-editing client of one (host_attach.c)
  *
  * The options, the script and the interactive loop all run inside one
  * green thread, so every one of them may block.  The process ends when
@@ -22,6 +24,7 @@
 #include <lualib.h>
 
 #include "hub.h"
+#include "host_attach.h"
 
 #define PROGNAME "eventlet-lua"
 
@@ -36,6 +39,8 @@ typedef struct options {
   int stdin_script; /* "-" given as the script */
   int has_e;        /* -e given */
   int bad;          /* index of an unknown or incomplete option */
+  const char *backdoor; /* --backdoor ADDR: serve a REPL while running */
+  const char *attach;   /* --attach ADDR: be the client of one instead */
 } options;
 
 /* Print a message the way lua.c does: "progname: msg". */
@@ -44,9 +49,14 @@ static void message(const char *msg) {
   lua_writestringerror("%s\n", msg);
 }
 
+/* Whether a is one of our long options taking an argument. */
+static int long_option(const char *a) {
+  return strcmp(a, "--backdoor") == 0 || strcmp(a, "--attach") == 0;
+}
+
 /* Print usage after a bad option, like lua(1). */
 static void usage(const char *badopt) {
-  if (badopt[1] == 'e' || badopt[1] == 'l')
+  if (badopt[1] == 'e' || badopt[1] == 'l' || long_option(badopt))
     fprintf(stderr, "%s: '%s' needs argument\n", progname, badopt);
   else
     fprintf(stderr, "%s: unrecognized option '%s'\n", progname, badopt);
@@ -59,6 +69,8 @@ static void usage(const char *badopt) {
       "  -v        show version information\n"
       "  -E        ignore environment variables\n"
       "  -W        turn warnings on\n"
+      "  --backdoor ADDR  serve a live REPL on ADDR while the script runs\n"
+      "  --attach ADDR    connect to such a REPL (host:port or unix:/path)\n"
       "  --        stop handling options\n"
       "  -         stop handling options and execute stdin\n", progname);
   fflush(stderr);
@@ -75,6 +87,11 @@ static options scan_args(char **argv) {
     switch (a[1]) {
       case '\0': o.script = i; o.stdin_script = 1; return o;
       case '-':
+        if (long_option(a)) {
+          if (argv[i + 1] == NULL) { o.bad = i; return o; }
+          if (a[2] == 'b') o.backdoor = argv[++i]; else o.attach = argv[++i];
+          break;
+        }
         if (a[2] != '\0') { o.bad = i; return o; }
         if (argv[i + 1] != NULL) o.script = i + 1;
         return o;
@@ -255,6 +272,18 @@ static int run_repl(lua_State *L) {
   return docall(L, 0, 0);
 }
 
+/* Start the backdoor of --backdoor ADDR (eventlet.backdoor.host_start). */
+static int start_backdoor(lua_State *L, const char *addr) {
+  int status;
+  lua_getglobal(L, "require");
+  lua_pushliteral(L, "eventlet.backdoor");
+  if ((status = docall(L, 1, 1)) != LUA_OK) return status;
+  lua_getfield(L, -1, "host_start");
+  lua_remove(L, -2);
+  lua_pushstring(L, addr);
+  return docall(L, 1, 0);
+}
+
 /* Body of the main green thread: options, script, interactive mode.
  * Upvalue: a light userdata with the options; argv comes in arg. */
 static int host_main(lua_State *L) {
@@ -264,6 +293,7 @@ static int host_main(lua_State *L) {
   if (o->version) print_version();
   if (!o->noenv) status = run_init(L);
   if (status == LUA_OK) status = run_options(L, argv, o->script);
+  if (status == LUA_OK && o->backdoor) status = start_backdoor(L, o->backdoor);
   if (status == LUA_OK && o->script)
     status = run_script(L, argv[o->script]);
   if (status != LUA_OK) goto done;
@@ -325,6 +355,7 @@ int main(int argc, char **argv) {
   if (argv[0] && argv[0][0]) progname = argv[0];
   o = scan_args(argv);
   if (o.bad) { usage(argv[o.bad]); return EXIT_FAILURE; }
+  if (o.attach) return eh_attach(progname, o.attach);
   L = luaL_newstate();
   if (L == NULL) { message("cannot create state: not enough memory"); return EXIT_FAILURE; }
   lua_pushcfunction(L, pmain);
