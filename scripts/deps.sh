@@ -9,7 +9,7 @@ lua-busted lua-check luarocks cppcheck curl openssl zlib1g-dev pkg-config make g
 nginx
 socat libedit-dev"
 BENCH="python3-eventlet python3-gevent lua-copas lua-socket nginx
-libnginx-mod-http-lua wrk"
+libnginx-mod-http-lua wrk valgrind"
 
 pkgs=$CORE
 [ "${1:-}" = "--bench" ] && pkgs=$BENCH
