@@ -17,6 +17,8 @@ bench_measure switch.bare "$BENCH_RUNS" $BENCH_LUA bench/core/bare.lua switch "$
 bench_measure event.ours "$BENCH_RUNS" $ours event "$(bench_n 1000000)"
 bench_measure semaphore.ours "$BENCH_RUNS" $ours semaphore "$(bench_n 3000000)"
 bench_measure pool.ours "$BENCH_RUNS" $ours pool "$(bench_n 100000)"
+# The same, fed from the host's main chunk (not yieldable: nested loops).
+bench_measure pool.main "$BENCH_RUNS" env BENCH_MAIN_CHUNK=1 $ours pool "$(bench_n 100000)"
 # The peers are 10-100x slower per operation: fewer iterations, same unit.
 for p in $peers; do
   bench_measure "pingpong.$p" "$BENCH_PEER_RUNS" $peer "$p" pingpong "$(bench_n 200000)"
@@ -46,4 +48,6 @@ s=$(bench_get pool.ours ns)
 name="GreenPool spawn+waitall ($(bench_n 100000) jobs)"
 bench_row "$name" "$s" "python eventlet" "$(bench_get pool.eventlet ns)" ns faster
 bench_row "$name" "$s" "gevent" "$(bench_get pool.gevent ns)" ns faster
+bench_row "GreenPool, fed from the main chunk" "$(bench_get pool.main ns)" "same, in a green thread" \
+  "$s" ns within
 bench_info "GreenPool: allocated" "$(bench_get pool.ours bytes)" B "per job, GC stopped"
