@@ -57,6 +57,21 @@ static unsigned backend_flags(lua_State *L) {
   return eh_backend_flag(L, getenv("EVENTLET_HUB"), "EVENTLET_HUB");
 }
 
+static void stop_lasting_watchers(eh_hub *h);
+
+/* __gc of the hub, at lua_close: made before any object of ours, it is
+ * finalized after all of them, so nothing can touch the loop any more.
+ * Stop the parts' lasting watchers (signal handlers would otherwise point
+ * at a freed loop) and free the loop.  [-0, +0, -] */
+static int hub_gc(lua_State *L) {
+  eh_hub *h = (eh_hub *)lua_touserdata(L, 1);
+  if (h->loop == NULL) return 0;
+  stop_lasting_watchers(h);
+  ev_loop_destroy(h->loop);
+  h->loop = NULL;
+  return 0;
+}
+
 /* Create the hub once per Lua state and keep it in the registry.
  * [-0, +0, e] */
 eh_hub *eh_openhub(lua_State *L) {
@@ -67,6 +82,11 @@ eh_hub *eh_openhub(lua_State *L) {
   if (h != NULL) return h;
   h = (eh_hub *)lua_newuserdatauv(L, sizeof *h, 0);
   memset(h, 0, sizeof *h);
+  if (luaL_newmetatable(L, "eventlet.Hub")) {
+    lua_pushcfunction(L, hub_gc);
+    lua_setfield(L, -2, "__gc");
+  }
+  lua_setmetatable(L, -2);
   /* Not libev's default loop: that one reaps every child of the process
    * (waitpid(-1) on SIGCHLD), which would steal the exit status from
    * io.popen, os.execute and any C library.  Child processes are watched
@@ -109,6 +129,12 @@ void eh_add_loop_hook(eh_loop_hook hook) {
 
 static void poll_nowait(lua_State *L, eh_hub *h);
 
+/* Ask every part to stop its lasting watchers on the current loop. */
+static void stop_lasting_watchers(eh_hub *h) {
+  int i;
+  for (i = 0; i < nloop_hooks; i++) loop_hooks[i](h, EH_LOOP_STOP);
+}
+
 /* Replace the hub's loop by a new one on another backend.  Only before
  * the first blocking call (the loop never polled) and while nothing waits
  * on it: no thread parked, ready or scheduled, no referenced watcher armed
@@ -128,7 +154,7 @@ void eh_switch_backend(lua_State *L, eh_hub *h, unsigned flags) {
                  "or other watchers are armed)");
   loop = ev_loop_new(flags);
   if (loop == NULL) luaL_error(L, "use_hub: libev cannot create that loop");
-  for (i = 0; i < nloop_hooks; i++) loop_hooks[i](h, EH_LOOP_STOP);
+  stop_lasting_watchers(h);
   ev_loop_destroy(h->loop);
   h->loop = loop;
   for (i = 0; i < nloop_hooks; i++) loop_hooks[i](h, EH_LOOP_START);
