@@ -14,6 +14,10 @@ echo "coordination: measuring (eventlet-lua x$BENCH_RUNS, peers x$BENCH_PEER_RUN
 np=$(bench_n 1000000)
 bench_measure pingpong.ours "$BENCH_RUNS" $ours pingpong "$np"
 bench_measure switch.bare "$BENCH_RUNS" $BENCH_LUA bench/core/bare.lua switch "$(bench_n 2000000)"
+# The floor the core allows: bare park/unpark, and a minimal FIFO queue.
+floor="$BENCH_HOST bench/coordination/floor.lua"
+bench_measure handoff.floor "$BENCH_RUNS" $floor handoff "$np"
+bench_measure pingpong.floor "$BENCH_RUNS" $floor queue "$np"
 bench_measure event.ours "$BENCH_RUNS" $ours event "$(bench_n 1000000)"
 bench_measure semaphore.ours "$BENCH_RUNS" $ours semaphore "$(bench_n 3000000)"
 bench_measure pool.ours "$BENCH_RUNS" $ours pool "$(bench_n 100000)"
@@ -32,6 +36,12 @@ name="Queue ping-pong ($np msgs)"
 bench_row "$name" "$s" "bare resume/yield" "$(bench_get switch.bare ns)" ns within 4
 bench_row "$name" "$s" "python eventlet" "$(bench_get pingpong.eventlet ns)" ns faster 15
 bench_row "$name" "$s" "gevent" "$(bench_get pingpong.gevent ns)" ns faster
+bench_row "  floor: minimal FIFO on park/unpark" "$(bench_get pingpong.floor ns)" "bare resume/yield" \
+  "$(bench_get switch.bare ns)" ns within
+bench_row "  floor: minimal FIFO on park/unpark" "$(bench_get pingpong.floor ns)" "python eventlet" \
+  "$(bench_get pingpong.eventlet ns)" ns faster
+bench_row "  floor: bare park/unpark hand-off" "$(bench_get handoff.floor ns)" "bare resume/yield" \
+  "$(bench_get switch.bare ns)" ns within
 bench_limit "Queue ping-pong: allocated" "$(bench_get pingpong.ours bytes)" B 1 "per message, GC stopped"
 
 s=$(bench_get event.ours ns)
