@@ -11,8 +11,8 @@
 # without start-up.  -i prints inclusive costs (a function and what it
 # calls; misleading across coroutine switches) instead of self costs.
 # PROGRAM "host" is a profiling build of the eventlet-lua host linked with
-# Debian's static liblua5.4.a (its shared library has no symbols), built
-# from the objects in build/; "lua5.4" is the plain interpreter.
+# Debian's static liblua5.4.a (its shared library has no symbols), linked
+# by the Makefile's own command; "lua5.4" is the plain interpreter.
 #
 #   bench/profile.sh 20000 host bench/core/eventlet_lua.lua switch @N@
 #
@@ -33,10 +33,13 @@ export BENCH_NO_ALLOC=1  # time the operations only: no allocation pass
 if [ "$prog" = host ]; then
   prog=${BENCH_PROF_HOST:-build/eventlet-lua-prof}
   if [ -z "${BENCH_PROF_HOST:-}" ]; then
-    libs=$(sed -n 's/^LIBS *= *//p' Makefile)
-    cc -o "$prog" $(ls build/*.o | grep -v '/fuzz_') -Wl,-E \
-      "$(pkg-config --variable=libdir lua5.4 2>/dev/null || echo /usr/lib/x86_64-linux-gnu)/liblua5.4.a" \
-      $libs -ldl
+    # The Makefile's own link command for the host, with the static liblua.
+    scripts/build.sh -s all
+    static="$(pkg-config --variable=libdir lua5.4 2>/dev/null ||
+      echo /usr/lib/x86_64-linux-gnu)/liblua5.4.a"
+    link=$(make -n HOST="$prog" "$prog" | grep -e "-o $prog ")
+    [ -n "$link" ] || { echo "profile: cannot find the host's link command" >&2; exit 1; }
+    eval "$(echo "$link" | sed "s|-llua5\.4|$static|")"
   fi
   export LUA_PATH="$PWD/lua/?.lua;$PWD/lua/?/init.lua;;"
 fi
