@@ -275,6 +275,21 @@ describe("httpd handlers", function()
     end)
   end)
 
+  it("keep the raw header pairs when asked", function()
+    local raw
+    with_server(function(req)
+      raw = req.headers_raw
+      return 200, {}, tostring(req.headers_raw == nil)
+    end, {headers_raw = true}, function(_, port)
+      H.exchange(port, "GET / HTTP/1.1\r\nX-One: 1\r\nx-one: 2\r\nConnection: close\r\n\r\n")
+    end)
+    assert.same({"X-One", "1", "x-one", "2", "Connection", "close"}, raw)
+    with_server(function(req) raw = req.headers_raw return 200, {}, "" end, nil, function(_, port)
+      H.exchange(port, "GET / HTTP/1.1\r\nConnection: close\r\n\r\n")
+    end)
+    assert.is_nil(raw)
+  end)
+
   it("give the request its peer, scheme and parsed query", function()
     with_server(function(req)
       local pairs_ = req:query_pairs()

@@ -195,11 +195,13 @@ static int on_header_value_complete(llhttp_t *p) {
   size_t vlen = h->value_len;
   if (h->phase != EH_HTTP_PHASE_HEAD) return 0;
   while (vlen > 0 && (h->value[vlen - 1] == ' ' || h->value[vlen - 1] == '\t')) vlen--;
-  lua_pushlstring(L, h->field, h->field_len);
-  lua_rawseti(L, h->raw_idx, ++h->nraw);
   lua_pushlstring(L, h->value ? h->value : "", vlen);
-  lua_pushvalue(L, -1);
-  lua_rawseti(L, h->raw_idx, ++h->nraw);
+  if (h->raw_idx) {
+    lua_pushlstring(L, h->field, h->field_len);
+    lua_rawseti(L, h->raw_idx, ++h->nraw);
+    lua_pushvalue(L, -1);
+    lua_rawseti(L, h->raw_idx, ++h->nraw);
+  }
   push_lower(L, h->field, h->field_len);                  /* value key */
   lua_pushvalue(L, -1);
   if (lua_rawget(L, h->headers_idx) == LUA_TSTRING) {     /* value key old */
@@ -273,6 +275,15 @@ void eh_http_init(eh_http *h, llhttp_type_t type, const eh_http_limits *lim) {
   h->p.data = h;
   h->lim = *lim;
   reset_message(h);
+}
+
+/* Start over (a new connection, or after a close-delimited body), keeping
+ * the type, limits and options. */
+void eh_http_restart(eh_http *h) {
+  eh_http_limits lim = h->lim;
+  int keep_raw = h->keep_raw;
+  eh_http_init(h, (llhttp_type_t)h->p.type, &lim);
+  h->keep_raw = keep_raw;
 }
 
 /* ---- the message table ---- */
@@ -405,13 +416,18 @@ static int well_formed_version(const char *buf, size_t len) {
 static int parse_head(lua_State *L, eh_http *h, const char *buf, size_t headlen) {
   llhttp_errno_t err;
   int msg;
-  lua_createtable(L, 0, 12);
+  lua_createtable(L, 0, 16);   /* room for what the server adds too */
   msg = lua_gettop(L);
   lua_createtable(L, 0, 4);
   luaL_setmetatable(L, EH_HTTP_HEADERS_MT);
   h->headers_idx = lua_gettop(L);
-  lua_createtable(L, 8, 0);
-  h->raw_idx = lua_gettop(L);
+  if (h->keep_raw) {
+    lua_createtable(L, 8, 0);
+    h->raw_idx = lua_gettop(L);
+  } else {
+    lua_pushnil(L);
+    h->raw_idx = 0;
+  }
   h->nraw = 0;
   h->url = h->field = h->value = NULL;
   h->url_len = h->field_len = h->value_len = 0;
@@ -474,6 +490,8 @@ int eh_http_head(lua_State *L, eh_http *h, const char *buf, size_t len, size_t *
     return EH_HTTP_DONE;
   }
   if (has_body(h)) {
+    lua_pushboolean(L, 1);
+    lua_setfield(L, -2, "has_body");
     h->phase = EH_HTTP_PHASE_BODY;
     h->body_seen = 0;
     return EH_HTTP_DONE;

@@ -51,6 +51,7 @@ typedef struct eh_http {
   int status;              /* error: the HTTP status to answer */
   const char *reason;      /* error: why (static string) */
   int skip_body;           /* response to HEAD: no body whatever it says */
+  int keep_raw;            /* build msg.headers_raw (the pairs as sent) */
   /* incremental scan of the head (offsets from the head's start) */
   size_t scanned, line_start;
   size_t nlines;
@@ -75,6 +76,7 @@ typedef struct eh_http {
 void eh_http_default_limits(eh_http_limits *lim);
 void eh_http_read_limits(lua_State *L, int idx, eh_http_limits *lim);
 void eh_http_init(eh_http *h, llhttp_type_t type, const eh_http_limits *lim);
+void eh_http_restart(eh_http *h);
 int eh_http_head(lua_State *L, eh_http *h, const char *buf, size_t len, size_t *used);
 int eh_http_body(lua_State *L, eh_http *h, const char *buf, size_t len, size_t *used);
 int eh_http_pusherror(lua_State *L, eh_http *h);

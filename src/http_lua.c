@@ -21,8 +21,19 @@ static size_t check_init(lua_State *L, int idx, size_t len) {
   return (size_t)init - 1;
 }
 
+/* Whether the options table at idx asks for headers_raw (raw_headers). */
+static int raw_wanted(lua_State *L, int idx) {
+  int want;
+  if (lua_type(L, idx) != LUA_TTABLE) return 0;
+  lua_getfield(L, idx, "raw_headers");
+  want = lua_toboolean(L, -1);
+  lua_pop(L, 1);
+  return want;
+}
+
 /* http_parser("request"|"response"[, limits[, mt]]) -> parser; mt, when
- * given, becomes the metatable of every message table.  [-0, +1, e] */
+ * given, becomes the metatable of every message table; limits.raw_headers
+ * keeps msg.headers_raw.  [-0, +1, e] */
 static int l_http_parser(lua_State *L) {
   static const char *const kinds[] = {"request", "response", NULL};
   int kind = luaL_checkoption(L, 1, NULL, kinds);
@@ -33,6 +44,7 @@ static int l_http_parser(lua_State *L) {
   if (!lua_isnoneornil(L, 3)) luaL_checktype(L, 3, LUA_TTABLE);
   h = (eh_http *)lua_newuserdatauv(L, sizeof *h, 1);
   eh_http_init(h, kind == 0 ? HTTP_REQUEST : HTTP_RESPONSE, &lim);
+  h->keep_raw = raw_wanted(L, 2);
   lua_pushvalue(L, 3);
   lua_setiuservalue(L, -2, 1);
   luaL_setmetatable(L, EH_HTTP_MT);
@@ -91,7 +103,7 @@ static int l_parser_finish(lua_State *L) {
     return 1;
   }
   if (llhttp_message_needs_eof(&h->p) && llhttp_finish(&h->p) == HPE_OK) {
-    eh_http_init(h, (llhttp_type_t)h->p.type, &h->lim);
+    eh_http_restart(h);
     lua_pushboolean(L, 1);
     return 1;
   }
@@ -104,7 +116,7 @@ static int l_parser_finish(lua_State *L) {
  * [-0, +0, -] */
 static int l_parser_reset(lua_State *L) {
   eh_http *h = check_parser(L, 1);
-  eh_http_init(h, (llhttp_type_t)h->p.type, &h->lim);
+  eh_http_restart(h);
   return 0;
 }
 
@@ -143,6 +155,7 @@ static int parse_once(lua_State *L, llhttp_type_t type) {
   eh_http_read_limits(L, 2, &lim);
   h = (eh_http *)lua_newuserdatauv(L, sizeof *h, 0);   /* anchored scratch */
   eh_http_init(h, type, &lim);
+  h->keep_raw = 1;
   h->skip_body = type == HTTP_RESPONSE && lua_toboolean(L, 3);
   r = eh_http_head(L, h, buf, len, &used);
   if (r == EH_HTTP_ERROR) return eh_http_pusherror(L, h);

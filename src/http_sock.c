@@ -131,7 +131,7 @@ static int body_step(lua_State *L, eh_http *h, eh_sock *s) {
     if (st == EH_IO_OK) continue;
     if (st == EH_IO_AGAIN) return eh_sock_fill(L, s, 0, body_k);
     if (st == EH_IO_EOF && h->p.type == HTTP_RESPONSE && llhttp_message_needs_eof(&h->p)) {
-      eh_http_init(h, HTTP_RESPONSE, &h->lim);
+      eh_http_restart(h);
       lua_pushliteral(L, "");
       lua_pushboolean(L, 1);
       return 2;

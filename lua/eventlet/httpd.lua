@@ -51,6 +51,7 @@ _M.defaults = {
   grace = 10,                   -- stop(): time in-flight requests get
   log_x_forwarded_for = true,
   debug = false,                -- tracebacks in 500 bodies
+  headers_raw = false,          -- req.headers_raw: the header pairs as sent
 }
 
 local EMFILE = {["too many open files"] = true, ["Too many open files"] = true}
@@ -92,10 +93,16 @@ function _M.server(sock_or_addr, handler, opts)
     error("httpd.server: handler must be a function or a site with handle_request", 2)
   end
   self.handler = handler
+  if self.site then          -- connection.lua calls server.call(req, res)
+    local site = self.site
+    self.call = function(req) return site:handle_request(req) end
+  else
+    self.call = handler
+  end
   if opts.log == nil then self.log = log.default end
   self.limits = {max_request_line = self.max_request_line, max_header_line = self.max_header_line,
                  max_header_size = self.max_header_size, max_headers = self.max_headers,
-                 max_body = self.max_body}
+                 max_body = self.max_body, raw_headers = self.headers_raw}
   if opts.server_name ~= nil then core.http_server_name(opts.server_name) end
   if (opts.workers or 0) > 0 and type(sock_or_addr) ~= "userdata" then opts.reuseport = true end
   local sock, err = listener(sock_or_addr, opts)

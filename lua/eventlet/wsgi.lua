@@ -129,6 +129,7 @@ function _M.Server(sock, app, opts)
   for k, v in pairs(opts) do o[k] = v end
   if opts.log_output == false then o.log = false end
   o.max_connections = opts.max_size or opts.max_connections or 1024
+  if o.headers_raw == nil then o.headers_raw = true end  -- environ.headers_raw
   o.max_request_line = opts.url_length_limit or opts.max_request_line
   if opts.socket_timeout then
     o.body_timeout, o.write_timeout = opts.socket_timeout, opts.socket_timeout

@@ -52,13 +52,6 @@ local function report(server, req, err)
   if type(sink) == "function" then sink(line) else (sink or io.stderr):write(line, "\n") end
 end
 
---- Call the handler: a function(req, res) or a site with handle_request.
-local function call_handler(server, req, res)
-  local site = server.site
-  if site then return site:handle_request(req) end
-  return server.handler(req, res)
-end
-
 --- Keep the traceback of a handler error (a kill passes untouched).
 local function on_error(e)
   if type(e) == "string" then return traceback(e, 2) end
@@ -89,19 +82,19 @@ end
 
 --- Serve one parsed request on conn.
 local function handle(server, conn, req)
-  local started = core_now()
-  req.remote_addr, req.remote_port, req.scheme = conn.remote_addr, conn.remote_port, server.scheme
-  req._conn, req._pending = conn, ""
-  req._done = conn.parser:state() ~= "body"
-  if not req._done then
+  local started = server.log and core_now()
+  req.remote_addr, req.remote_port, req.scheme, req._conn = conn.remote_addr, conn.remote_port,
+                                                             server.scheme, conn
+  if req.has_body then
     local expect = req.headers.expect
     if expect and req.version == "1.1" and str_lower(expect) == "100-continue" then
       conn.continue_pending = true
     end
   end
-  local res = Response.new(conn, req)
+  local res = conn.res
+  res:reset(req)
   req._res = res
-  local ok, status, headers, body = xpcall(call_handler, on_error, server, req, res)
+  local ok, status, headers, body = xpcall(server.call, on_error, req, res)
   if not ok then
     handler_failed(server, conn, req, res, status)
   elseif status ~= nil and not res.finished then
@@ -112,9 +105,7 @@ local function handle(server, conn, req)
   end
   if req.posthooks then run_posthooks(server, req, res) end
   if server.log then log.access(server, req, res, started) end
-  if not conn.closing and not req._done then
-    if not req:discard() then conn.closing = true end
-  end
+  if req.has_body and not conn.closing and not req:discard() then conn.closing = true end
 end
 
 --- serve(server, sock, addr): the life of one connection; always closes
@@ -124,6 +115,7 @@ function _M.serve(server, sock, addr)
                 closing = false, continue_pending = false,
                 parser = http_parser("request", server.limits, Request)}
   conn.remote_addr, conn.remote_port = split_peer(addr)
+  conn.res = Response.new(conn)
   server:_track(conn)
   sock:settimeout(server.write_timeout)
   local ok, err = pcall(function()

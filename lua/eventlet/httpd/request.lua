@@ -17,8 +17,13 @@ local str_char = string.char
 local tonumber = tonumber
 local ipairs = ipairs
 
-local Request = {}
+local Request = {_pending = ""}   -- decoded body bytes not yet returned
 Request.__index = Request
+
+--- Whether the body has been read to its end (or there is none).
+local function done(req)
+  return req._done or not req.has_body
+end
 
 local CONTINUE = "HTTP/1.1 100 Continue\r\n\r\n"
 
@@ -34,17 +39,17 @@ local function fill(req)
     if not ok then conn.closing = true return nil, err end
   end
   sock:settimeout(conn.server.body_timeout)
-  local data, done, reason = http_read_body(conn.parser, sock)
+  local data, ended, reason = http_read_body(conn.parser, sock)
   sock:settimeout(conn.server.write_timeout)
   if data == nil then
     conn.closing = true
-    if type(done) == "number" then
-      req.body_error = {status = done, reason = reason}
+    if type(ended) == "number" then
+      req.body_error = {status = ended, reason = reason}
       return nil, reason
     end
-    return nil, done
+    return nil, ended
   end
-  if done then req._done = true end
+  if ended then req._done = true end
   return data
 end
 
@@ -55,14 +60,14 @@ function Request:read(n)
   local buf = self._pending
   if n == nil then
     if buf ~= "" then self._pending = "" return buf end
-    while not self._done do
+    while not done(self) do
       local piece, err = fill(self)
       if not piece then return nil, err end
       if piece ~= "" then return piece end
     end
     return nil
   end
-  while #buf < n and not self._done do
+  while #buf < n and not done(self) do
     local piece, err = fill(self)
     if not piece then return nil, err end
     buf = buf .. piece
@@ -78,7 +83,7 @@ function Request:read_body()
   if self.body then return self.body end
   local parts, n = {self._pending}, 1
   self._pending = ""
-  while not self._done do
+  while not done(self) do
     local piece, err = fill(self)
     if not piece then return nil, err end
     n = n + 1
@@ -98,7 +103,7 @@ function Request:lines()
         self._pending = str_sub(buf, nl + 1)
         return (str_gsub(str_sub(buf, 1, nl - 1), "\r$", ""))
       end
-      if self._done then
+      if done(self) then
         self._pending = ""
         if buf == "" then return nil end
         return buf
@@ -113,7 +118,7 @@ end
 --- discard() -> true once the rest of the body has been read and
 -- dropped, or nil, err (the connection cannot be reused then).
 function Request:discard()
-  while not self._done do
+  while not done(self) do
     local piece, err = fill(self)
     if not piece then return nil, err end
   end

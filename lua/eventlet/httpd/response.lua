@@ -44,10 +44,18 @@ local function find_header(headers, name)
   return nil
 end
 
---- Response.new(conn, req) -> the res object of one request.
-function Response.new(conn, req)
-  return setmetatable({_conn = conn, _req = req, status = 200, headers = {},
+--- Response.new(conn) -> the res object of a connection, reused by its
+-- requests one after another (reset() before each).
+function Response.new(conn)
+  return setmetatable({_conn = conn, status = 200, headers = {},
                        headers_sent = false, finished = false, bytes = 0}, Response)
+end
+
+--- reset(req): ready the object for the next request on the connection.
+function Response:reset(req)
+  self._req, self.status, self.bytes, self._mode = req, 200, 0, nil
+  self.headers_sent, self.finished = false, false
+  if next(self.headers) ~= nil then self.headers = {} end
 end
 
 --- The status code of a status given as a number or "404 Not Found".
@@ -158,14 +166,7 @@ end
 -- is the last piece.
 function Response:finish(body)
   if self.finished then return true end
-  if not self.headers_sent then
-    self.finished = true
-    local code = status_code(self.status)
-    local seen, err = send(self, self.status, self.headers, body and tostring(body) or "",
-                           flags_for(self._conn, self._req, code))
-    if not seen then return nil, err end
-    return true
-  end
+  if not self.headers_sent then return self:send_whole(self.status, self.headers, body) end
   if body ~= nil and body ~= "" then
     local ok, err = self:write(body)
     if not ok then self.finished = true return nil, err end
@@ -179,17 +180,28 @@ function Response:finish(body)
   return true
 end
 
+--- send_whole(status, headers, body) -> true | nil, err: the whole
+-- response in one write (Content-Length from body).
+function Response:send_whole(status, headers, body)
+  self.finished = true
+  if body ~= nil and type(body) ~= "string" then body = tostring(body) end
+  local seen, err = send(self, status, headers, body or "",
+                         flags_for(self._conn, self._req, status_code(status)))
+  if not seen then return nil, err end
+  return true
+end
+
 --- Send what a handler returned: status, headers, body where body is a
 -- string, a list of strings, or an iterator function of pieces.
 function Response:send_result(status, headers, body)
+  if headers and next(self.headers) == nil and type(body) ~= "function" then
+    if type(body) == "table" then body = concat(body) end
+    return self:send_whole(status, headers, body)  -- the common case: no copy
+  end
   if headers then
-    if next(self.headers) == nil then
-      self.headers = headers          -- the common case: no copy
-    else
-      for k, v in pairs(headers) do
-        if type(k) == "string" then self:header(k, v)
-        elseif type(v) == "table" then self:header(v[1], v[2]) end
-      end
+    for k, v in pairs(headers) do
+      if type(k) == "string" then self:header(k, v)
+      elseif type(v) == "table" then self:header(v[1], v[2]) end
     end
   end
   self.status = status

@@ -1,0 +1,151 @@
+#!/bin/sh
+# bench/httpd.sh -- the HTTP server (issue #5): wrk against
+# examples/hello.lua and against peers serving the same hello world
+# ("Hello, World!\n", text/plain): nginx `return 200` (the practical
+# limit), nginx + lua (content_by_lua, 1 worker), Python eventlet.wsgi and
+# gevent.pywsgi.  Servers are pinned to core 0, wrk to core 1; keep-alive
+# at 10, 100 and 1000 connections and Connection: close at 100.  Then the
+# RSS one idle keep-alive connection costs, at 10,000 connections.
+#
+#   BENCH_HTTPD_SECONDS=5   duration of each wrk run (divided by BENCH_SCALE)
+#   BENCH_HTTPD_IDLE=10000  connections for the RSS measurement
+# Prints table rows (see bench/lib.sh); run alone or through bench/run.sh.
+. "$(dirname "$0")/lib.sh"
+
+command -v wrk >/dev/null || { echo "httpd: wrk is not installed (make bench-deps)" >&2; exit 0; }
+secs=$(( ${BENCH_HTTPD_SECONDS:-5} / BENCH_SCALE )); [ "$secs" -lt 1 ] && secs=1
+idle=$(( ${BENCH_HTTPD_IDLE:-10000} / BENCH_SCALE ))
+PORT=${BENCH_HTTPD_PORT:-24011}
+ncpu=$(nproc)
+srv_cpu=0; cli_cpu=$(( ncpu > 1 ? 1 : 0 ))
+ulimit -n 20000 2>/dev/null
+DIR="$BENCH_TMP/httpd"; mkdir -p "$DIR"
+
+# wait_port PORT: until something accepts there (10 s at most).
+wait_port() {
+  i=0
+  while [ $i -lt 100 ]; do
+    curl -s -o /dev/null --max-time 1 "http://127.0.0.1:$1/" && return 0
+    sleep 0.1; i=$((i + 1))
+  done
+  return 1
+}
+
+# nginx_conf NAME CONTENT [LOAD]: write an nginx config, print its path.
+nginx_conf() {
+  d="$DIR/$1"; mkdir -p "$d"
+  sed -e "s|@DIR@|$d|g" -e "s|@PORT@|$PORT|g" -e "s|@CONTENT@|$2|" -e "s|@LOAD@|${3:-}|" \
+    bench/httpd/nginx.conf.in >"$d/nginx.conf"
+  echo "$d/nginx.conf"
+}
+
+# next_port: move $PORT to one nothing answers on.
+next_port() {
+  PORT=$((PORT + 1))
+  while curl -s -o /dev/null --max-time 1 "http://127.0.0.1:$PORT/"; do PORT=$((PORT + 1)); done
+}
+
+# start NAME CMD...: start a server on core 0 at $PORT (pid in $spid).
+start() {
+  name=$1; shift
+  taskset -c $srv_cpu "$@" >"$DIR/$name.log" 2>&1 &
+  spid=$!
+  if ! wait_port "$PORT"; then
+    echo "httpd: $name did not start:" >&2; tail -3 "$DIR/$name.log" >&2
+    kill "$spid" 2>/dev/null; wait "$spid" 2>/dev/null; spid=""
+    return 1
+  fi
+}
+
+# stop: end the current server.
+stop() {
+  [ -n "$spid" ] && { kill "$spid" 2>/dev/null; wait "$spid" 2>/dev/null; }
+  spid=""
+  sleep 0.2
+}
+
+# wrk_run ID CONNS [close]: one wrk run; records rps= and p99= (ns).
+wrk_run() {
+  id=$1; conns=$2
+  set -- -t1 -c"$conns" -d"${secs}s" --latency
+  [ "${3:-}" = close ] && set -- "$@" -H "Connection: close"
+  taskset -c $cli_cpu wrk "$@" "http://127.0.0.1:$PORT/" >"$DIR/$id.wrk" 2>&1
+  awk '/Requests\/sec/ { rps = $2 }
+       $1 == "99%" { v = $2; u = v; sub(/[0-9.]+/, "", u); sub(/[a-z]+$/, "", v)
+                     m = (u == "us") ? 1e3 : (u == "ms") ? 1e6 : (u == "s") ? 1e9 : 1; p99 = v * m }
+       /Non-2xx/ { bad = 1 }
+       END { if (rps > 0 && !bad) printf "rps=%s ns=%.0f p99=%.0f\n", rps, 1e9 / rps, p99 }' \
+    "$DIR/$id.wrk" >"$BENCH_TMP/$id"
+  echo "  $id: $(cat "$BENCH_TMP/$id")" >&2
+}
+
+# scenarios PREFIX: every wrk scenario against the running server.
+scenarios() {
+  for c in 10 100 1000; do wrk_run "$1-ka$c" "$c"; done
+  wrk_run "$1-close100" 100 close
+}
+
+# rss_kb PID: resident set of a process in KB.
+rss_kb() { awk '/^VmRSS:/ { print $2 }' "/proc/$1/status"; }
+
+# idle_cost ID: bytes of RSS per idle keep-alive connection ($idle of them).
+idle_cost() {
+  before=$(rss_kb "$spid")
+  "$BENCH_HOST" bench/httpd/hold.lua "$PORT" "$idle" >"$DIR/$1.hold" 2>&1 &
+  hpid=$!
+  i=0
+  while [ $i -lt 600 ] && ! grep -q '^ready' "$DIR/$1.hold"; do sleep 0.1; i=$((i + 1)); done
+  sleep 0.5
+  after=$(rss_kb "$spid")
+  held=$(awk '/^ready/ { print $2 }' "$DIR/$1.hold")
+  kill "$hpid" 2>/dev/null; wait "$hpid" 2>/dev/null
+  if [ -n "$held" ] && [ "$held" -gt 0 ]; then
+    echo "bytes=$(( (after - before) * 1024 / held )) held=$held" >"$BENCH_TMP/$1"
+  else
+    : >"$BENCH_TMP/$1"
+  fi
+  echo "  $1: $(cat "$BENCH_TMP/$1") (rss $before -> $after KB)" >&2
+}
+
+echo "httpd: measuring (${secs}s per wrk run, $idle idle connections)" >&2
+next_port
+if start ours "$BENCH_HOST" examples/hello.lua "127.0.0.1:$PORT"; then
+  scenarios ours
+  idle_cost ours-idle
+fi
+stop
+if command -v nginx >/dev/null; then
+  next_port
+  conf=$(nginx_conf static 'default_type text/plain; return 200 "Hello, World!\\n";')
+  start nginx nginx -c "$conf" && { scenarios nginx; idle_cost nginx-idle; }
+  stop
+  mods=/usr/lib/nginx/modules
+  if [ -f $mods/ngx_http_lua_module.so ]; then
+    next_port
+    conf=$(nginx_conf lua 'default_type text/plain; content_by_lua_block { ngx.print("Hello, World!\\n") }' \
+      "load_module $mods/ndk_http_module.so; load_module $mods/ngx_http_lua_module.so;")
+    start nginxlua nginx -c "$conf" && scenarios nginxlua
+    stop
+  fi
+fi
+for p in eventlet gevent; do
+  if bench_have_py "$p"; then
+    next_port
+    start "$p" "$BENCH_PY" bench/httpd/peer.py "$p" "$PORT" && scenarios "$p"
+    stop
+  fi
+done
+
+# Rows: time per request (lower is better), judged against each peer.
+for s in ka10 ka100 ka1000 close100; do
+  case $s in ka*) what="keep-alive c=${s#ka}" ;; *) what="Connection: close c=100" ;; esac
+  ours=$(bench_get "ours-$s" ns)
+  bench_row "httpd hello, $what (time/request)" "$ours" "nginx return 200" "$(bench_get "nginx-$s" ns)" ns within 1.25
+  bench_row "httpd hello, $what (time/request)" "$ours" "nginx + lua" "$(bench_get "nginxlua-$s" ns)" ns within 1.0
+  bench_row "httpd hello, $what (time/request)" "$ours" "eventlet.wsgi" "$(bench_get "eventlet-$s" ns)" ns faster 8
+  bench_row "httpd hello, $what (time/request)" "$ours" "gevent pywsgi" "$(bench_get "gevent-$s" ns)" ns faster
+  bench_row "httpd hello, $what (p99 latency)" "$(bench_get "ours-$s" p99)" "nginx return 200" \
+    "$(bench_get "nginx-$s" p99)" ns within
+done
+bench_limit "httpd RSS per idle keep-alive connection ($idle)" "$(bench_get ours-idle bytes)" B 4096 \
+  "nginx: $(bench_fmt "$(bench_get nginx-idle bytes)" B)"
