@@ -17,6 +17,7 @@
 #include <strings.h>
 
 #include "http.h"
+#include "socket.h"
 
 #define DEFAULT_LINE 8192
 #define DEFAULT_HEADER_SIZE 65536
@@ -37,6 +38,56 @@ static const char tchar[256] = {
   ['h'] = 1, ['i'] = 1, ['j'] = 1, ['k'] = 1, ['l'] = 1, ['m'] = 1, ['n'] = 1,
   ['o'] = 1, ['p'] = 1, ['q'] = 1, ['r'] = 1, ['s'] = 1, ['t'] = 1, ['u'] = 1,
   ['v'] = 1, ['w'] = 1, ['x'] = 1, ['y'] = 1, ['z'] = 1};
+
+/* ---- interned field names: the hot path never hashes a C string ---- */
+
+static const char *const key_names[EH_HTTP_K_COUNT] = {
+  NULL, "raw_path", "absolute_uri", "path", "query", "version", "method", "status",
+  "reason", "keep_alive", "content_length", "chunked", "upgrade", "headers_raw",
+  "headers", "has_body"};
+static const char keys_key = 0;   /* its address keys the registry entry */
+
+/* Push the table of interned field names (and cached metatables),
+ * creating it on first use in this state.  [-0, +1, m] */
+void eh_http_push_keys(lua_State *L) {
+  int i;
+  if (lua_rawgetp(L, LUA_REGISTRYINDEX, &keys_key) == LUA_TTABLE) return;
+  lua_pop(L, 1);
+  lua_createtable(L, EH_HTTP_K_COUNT + 2, 0);
+  for (i = 1; i < EH_HTTP_K_COUNT; i++) {
+    lua_pushstring(L, key_names[i]);
+    lua_rawseti(L, -2, i);
+  }
+  luaL_getmetatable(L, EH_HTTP_HEADERS_MT);
+  lua_rawseti(L, -2, EH_HTTP_K_HEADERS_MT);
+  luaL_getmetatable(L, EH_HTTP_MT);
+  lua_rawseti(L, -2, EH_HTTP_K_PARSER_MT);
+  luaL_getmetatable(L, EH_SOCKET_MT);
+  lua_rawseti(L, -2, EH_HTTP_K_SOCKET_MT);
+  lua_pushvalue(L, -1);
+  lua_rawsetp(L, LUA_REGISTRYINDEX, &keys_key);
+}
+
+/* t[key] = the value on top, t at idx, the keys table at kidx.  [-1, +0, m] */
+static void set_key(lua_State *L, int idx, int kidx, int key) {
+  lua_rawgeti(L, kidx, key);
+  lua_insert(L, -2);
+  lua_rawset(L, idx);
+}
+
+/* The userdata at idx when its metatable is the one cached at
+ * keys[slot]; otherwise luaL_checkudata decides (and raises). */
+void *eh_http_checkudata(lua_State *L, int idx, int slot, const char *tname) {
+  void *p = lua_touserdata(L, idx);
+  int same = 0;
+  if (p != NULL && lua_getmetatable(L, idx)) {
+    eh_http_push_keys(L);
+    lua_rawgeti(L, -1, slot);
+    same = lua_rawequal(L, -1, -3);
+    lua_pop(L, 3);
+  }
+  return same ? p : luaL_checkudata(L, idx, tname);
+}
 
 /* Fill lim with the defaults: 8 KiB lines, 64 KiB heads, 100 headers,
  * unlimited bodies (servers set their own). */
@@ -317,13 +368,14 @@ static int push_decoded(lua_State *L, const char *s, size_t n) {
 static int set_target(lua_State *L, eh_http *h, int msg) {
   const char *u = h->url, *q, *hash, *path = u;
   size_t n = h->url_len, plen;
+  int k = h->keys_idx;
   if (u == NULL) return fail(h, 400, "missing request target");
   lua_pushlstring(L, u, n);
-  lua_setfield(L, msg, "raw_path");
+  set_key(L, msg, k, EH_HTTP_K_RAW_PATH);
   if (n > 7 && (strncmp(u, "http://", 7) == 0 || strncmp(u, "https://", 8) == 0)) {
     const char *slash = (const char *)memchr(u + 8, '/', n - 8);
     lua_pushlstring(L, u, n);
-    lua_setfield(L, msg, "absolute_uri");
+    set_key(L, msg, k, EH_HTTP_K_ABSOLUTE_URI);
     path = slash ? slash : "/";
     n = slash ? n - (size_t)(slash - u) : 1;
   }
@@ -332,10 +384,10 @@ static int set_target(lua_State *L, eh_http *h, int msg) {
   q = (const char *)memchr(path, '?', n);
   plen = q ? (size_t)(q - path) : n;
   if (!push_decoded(L, path, plen)) return fail(h, 400, "NUL byte in request path");
-  lua_setfield(L, msg, "path");
+  set_key(L, msg, k, EH_HTTP_K_PATH);
   if (q) {
     lua_pushlstring(L, q + 1, n - plen - 1);
-    lua_setfield(L, msg, "query");
+    set_key(L, msg, k, EH_HTTP_K_QUERY);
   }
   return EH_HTTP_DONE;
 }
@@ -345,14 +397,15 @@ static int set_fields(lua_State *L, eh_http *h, int msg) {
   llhttp_t *p = &h->p;
   int chunked = (p->flags & F_CHUNKED) != 0;
   int has_length = (p->flags & F_CONTENT_LENGTH) != 0;
+  int k = h->keys_idx;
   if (p->http_major == 1 && p->http_minor == 1) lua_pushliteral(L, "1.1");
   else if (p->http_major == 1 && p->http_minor == 0) lua_pushliteral(L, "1.0");
   else lua_pushfstring(L, "%d.%d", (int)p->http_major, (int)p->http_minor);
-  lua_setfield(L, msg, "version");
+  set_key(L, msg, k, EH_HTTP_K_VERSION);
   if (p->type == HTTP_REQUEST) {
     if (p->http_major != 1) return fail(h, 505, "HTTP version not supported");
     lua_pushstring(L, llhttp_method_name((llhttp_method_t)p->method));
-    lua_setfield(L, msg, "method");
+    set_key(L, msg, k, EH_HTTP_K_METHOD);
     if (set_target(L, h, msg) == EH_HTTP_ERROR) return EH_HTTP_ERROR;
     if ((p->flags & F_TRANSFER_ENCODING) && !chunked)
       return fail(h, 400, "request Transfer-Encoding must end in chunked");
@@ -360,23 +413,23 @@ static int set_fields(lua_State *L, eh_http *h, int msg) {
       return fail(h, 413, "request body too large");
   } else {
     lua_pushinteger(L, p->status_code);
-    lua_setfield(L, msg, "status");
+    set_key(L, msg, k, EH_HTTP_K_STATUS);
     lua_pushlstring(L, h->url ? h->url : "", h->url ? h->url_len : 0);
-    lua_setfield(L, msg, "reason");
+    set_key(L, msg, k, EH_HTTP_K_REASON);
   }
   lua_pushboolean(L, llhttp_should_keep_alive(p));
-  lua_setfield(L, msg, "keep_alive");
+  set_key(L, msg, k, EH_HTTP_K_KEEP_ALIVE);
   if (has_length) {
     lua_pushinteger(L, (lua_Integer)p->content_length);
-    lua_setfield(L, msg, "content_length");
+    set_key(L, msg, k, EH_HTTP_K_CONTENT_LENGTH);
   }
   if (chunked) {
     lua_pushboolean(L, 1);
-    lua_setfield(L, msg, "chunked");
+    set_key(L, msg, k, EH_HTTP_K_CHUNKED);
   }
   if (p->upgrade) {
     lua_pushboolean(L, 1);
-    lua_setfield(L, msg, "upgrade");
+    set_key(L, msg, k, EH_HTTP_K_UPGRADE);
   }
   return EH_HTTP_DONE;
 }
@@ -418,8 +471,11 @@ static int parse_head(lua_State *L, eh_http *h, const char *buf, size_t headlen)
   int msg;
   lua_createtable(L, 0, 16);   /* room for what the server adds too */
   msg = lua_gettop(L);
+  eh_http_push_keys(L);
+  h->keys_idx = msg + 1;
   lua_createtable(L, 0, 4);
-  luaL_setmetatable(L, EH_HTTP_HEADERS_MT);
+  lua_rawgeti(L, h->keys_idx, EH_HTTP_K_HEADERS_MT);
+  lua_setmetatable(L, -2);
   h->headers_idx = lua_gettop(L);
   if (h->keep_raw) {
     lua_createtable(L, 8, 0);
@@ -441,12 +497,13 @@ static int parse_head(lua_State *L, eh_http *h, const char *buf, size_t headlen)
     return llhttp_failure(h, err == HPE_PAUSED ? HPE_INTERNAL : err);
   }
   llhttp_resume(&h->p);
-  lua_setfield(L, msg, "headers_raw");
-  lua_setfield(L, msg, "headers");
+  set_key(L, msg, h->keys_idx, EH_HTTP_K_HEADERS_RAW);
+  set_key(L, msg, h->keys_idx, EH_HTTP_K_HEADERS);
   if (set_fields(L, h, msg) == EH_HTTP_ERROR) {
     lua_settop(L, msg - 1);
     return EH_HTTP_ERROR;
   }
+  lua_pop(L, 1);               /* the keys */
   return EH_HTTP_DONE;
 }
 

@@ -34,6 +34,17 @@ enum eh_http_result { EH_HTTP_ERROR = -1, EH_HTTP_MORE = 0, EH_HTTP_DONE = 1 };
 /* Where a parser is within the current message. */
 enum eh_http_phase { EH_HTTP_PHASE_HEAD, EH_HTTP_PHASE_BODY, EH_HTTP_PHASE_UPGRADED };
 
+/* Slots of the keys table (http.c): interned field names, then cached
+ * metatables. */
+enum {
+  EH_HTTP_K_RAW_PATH = 1, EH_HTTP_K_ABSOLUTE_URI, EH_HTTP_K_PATH, EH_HTTP_K_QUERY,
+  EH_HTTP_K_VERSION, EH_HTTP_K_METHOD, EH_HTTP_K_STATUS, EH_HTTP_K_REASON,
+  EH_HTTP_K_KEEP_ALIVE, EH_HTTP_K_CONTENT_LENGTH, EH_HTTP_K_CHUNKED, EH_HTTP_K_UPGRADE,
+  EH_HTTP_K_HEADERS_RAW, EH_HTTP_K_HEADERS, EH_HTTP_K_HAS_BODY,
+  EH_HTTP_K_COUNT,
+  EH_HTTP_K_HEADERS_MT = EH_HTTP_K_COUNT, EH_HTTP_K_PARSER_MT, EH_HTTP_K_SOCKET_MT
+};
+
 /* What a parser accepts; defaults are in http.c (eh_http_default_limits). */
 typedef struct eh_http_limits {
   size_t line;         /* request or status line, without CRLF (414) */
@@ -58,6 +69,7 @@ typedef struct eh_http {
   /* spans of the head being parsed (all inside one buffer) */
   const char *url, *field, *value;
   size_t url_len, field_len, value_len;
+  int keys_idx;            /* stack index of the keys table */
   int headers_idx;         /* stack index of the headers table */
   int raw_idx;             /* stack index of the raw pairs list */
   int nraw;
@@ -77,6 +89,8 @@ void eh_http_default_limits(eh_http_limits *lim);
 void eh_http_read_limits(lua_State *L, int idx, eh_http_limits *lim);
 void eh_http_init(eh_http *h, llhttp_type_t type, const eh_http_limits *lim);
 void eh_http_restart(eh_http *h);
+void eh_http_push_keys(lua_State *L);
+void *eh_http_checkudata(lua_State *L, int idx, int slot, const char *tname);
 int eh_http_head(lua_State *L, eh_http *h, const char *buf, size_t len, size_t *used);
 int eh_http_body(lua_State *L, eh_http *h, const char *buf, size_t len, size_t *used);
 int eh_http_pusherror(lua_State *L, eh_http *h);

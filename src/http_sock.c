@@ -16,6 +16,16 @@
 #include "http_write.h"
 #include "socket.h"
 
+/* The parser at index 1 (checked without hashing its type name). */
+static eh_http *check_parser(lua_State *L) {
+  return (eh_http *)eh_http_checkudata(L, 1, EH_HTTP_K_PARSER_MT, EH_HTTP_MT);
+}
+
+/* The socket at idx (likewise). */
+static eh_sock *check_socket(lua_State *L, int idx) {
+  return (eh_sock *)eh_http_checkudata(L, idx, EH_HTTP_K_SOCKET_MT, EH_SOCKET_MT);
+}
+
 /* Restore the socket's own timeout after a head read. */
 static void restore_timeout(eh_http *h, eh_sock *s) {
   s->timeout = h->saved_timeout;
@@ -88,8 +98,8 @@ static int head_step(lua_State *L, eh_http *h, eh_sock *s) {
 
 /* After a fill: parse again, or report why no more bytes came. */
 static int head_k(lua_State *L, int status, lua_KContext ctx) {
-  eh_http *h = (eh_http *)luaL_checkudata(L, 1, EH_HTTP_MT);
-  eh_sock *s = eh_checksocket(L, 2);
+  eh_http *h = check_parser(L);
+  eh_sock *s = check_socket(L, 2);
   (void)status; (void)ctx;
   if (s->rstatus != EH_IO_OK) return head_fail(L, h, s, s->rstatus);
   return head_step(L, h, s);
@@ -101,8 +111,8 @@ static int head_k(lua_State *L, int status, lua_KContext ctx) {
  * the wait for the first byte, header_timeout the whole head once it has
  * begun (slowloris); both in seconds, nil for none.  [-0, +(1|2|3), e] */
 static int l_http_read_head(lua_State *L) {
-  eh_http *h = (eh_http *)luaL_checkudata(L, 1, EH_HTTP_MT);
-  eh_sock *s = eh_checksocket(L, 2);
+  eh_http *h = check_parser(L);
+  eh_sock *s = check_socket(L, 2);
   lua_settop(L, 4);
   h->saved_timeout = s->timeout;
   h->deadline = 0;
@@ -142,8 +152,8 @@ static int body_step(lua_State *L, eh_http *h, eh_sock *s) {
 
 /* After a fill: decode again, or report the read's failure. */
 static int body_k(lua_State *L, int status, lua_KContext ctx) {
-  eh_http *h = (eh_http *)luaL_checkudata(L, 1, EH_HTTP_MT);
-  eh_sock *s = eh_checksocket(L, 2);
+  eh_http *h = check_parser(L);
+  eh_sock *s = check_socket(L, 2);
   (void)status; (void)ctx;
   if (s->rstatus != EH_IO_OK && s->rstatus != EH_IO_EOF)
     return eh_sock_pusherror(L, s, s->rstatus);
@@ -161,53 +171,83 @@ static int body_k(lua_State *L, int status, lua_KContext ctx) {
  * went away mid-body).  data is the next decoded piece (maybe "" with
  * done); waits with the socket's timeout.  [-0, +(2|3), e] */
 static int l_http_read_body(lua_State *L) {
-  eh_http *h = (eh_http *)luaL_checkudata(L, 1, EH_HTTP_MT);
-  eh_sock *s = eh_checksocket(L, 2);
+  eh_http *h = check_parser(L);
+  eh_sock *s = check_socket(L, 2);
   lua_settop(L, 2);
   return body_step(L, h, s);
 }
 
-/* After a response's writev: bytes sent and the header bits, or the
- * failure. */
-static int send_k(lua_State *L, int status, lua_KContext seen) {
-  eh_sock *s = eh_checksocket(L, 1);
+/* After a response's writev: bytes sent (ctx >> 8 went out before the
+ * park) and the header bits (ctx & 0xff), or the failure. */
+static int send_k(lua_State *L, int status, lua_KContext ctx) {
+  eh_sock *s = check_socket(L, 1);
   (void)status;
   if (s->wstatus != EH_IO_OK) return eh_sock_pusherror(L, s, s->wstatus);
-  lua_pushinteger(L, (lua_Integer)s->wsent);
-  lua_pushinteger(L, (lua_Integer)seen);
+  lua_pushinteger(L, (lua_Integer)(s->wsent + (size_t)(ctx >> 8)));
+  lua_pushinteger(L, (lua_Integer)(ctx & 0xff));
   return 2;
 }
 
+/* Write iov at once straight from C memory when the socket is plain and
+ * no writer is parked: the bytes written (0 when it would block or
+ * failed -- the parking primitive then takes over and reports). */
+static size_t write_now(eh_sock *s, const struct iovec *iov, int n) {
+  int wait = 0;
+  ssize_t w;
+  if (s->tls != NULL || s->writer != NULL || s->fd < 0) return 0;
+  w = s->ops->writev(s, iov, n, &wait);
+  return w > 0 ? (size_t)w : 0;
+}
+
+/* Drop the first `sent` bytes of iov[0..n); bytes still owned by the C
+ * stack (the parts flagged in on_stack) are copied into Lua strings so
+ * they survive a park.  Returns the new count.  [-0, +(0..2), m] */
+static int keep_rest(lua_State *L, struct iovec *iov, int n, const int *on_stack, size_t sent) {
+  int i, j = 0;
+  for (i = 0; i < n; i++) {
+    size_t skip = sent < iov[i].iov_len ? sent : iov[i].iov_len;
+    sent -= skip;
+    if (skip == iov[i].iov_len) continue;
+    iov[j].iov_base = (char *)iov[i].iov_base + skip;
+    iov[j].iov_len = iov[i].iov_len - skip;
+    if (on_stack[i]) {
+      lua_pushlstring(L, (const char *)iov[j].iov_base, iov[j].iov_len);
+      iov[j].iov_base = (void *)lua_tostring(L, -1);
+    }
+    j++;
+  }
+  return j;
+}
+
 /* http_send(sock, status, headers, body|nil[, flags]) -> bytes, seen |
- * nil, err: the whole response in one writev.  With the CHUNKED flag a
- * non-empty body goes out as the first chunk.  seen: bits of the
- * caller's headers (see http_write.h).  [-0, +2, e] */
+ * nil, err: the whole response in one writev (tried at once from C
+ * memory; only what the kernel would not take is copied for a park).
+ * With the CHUNKED flag a non-empty body goes out as the first chunk.
+ * seen: bits of the caller's headers (see http_write.h).  [-0, +2, e] */
 static int l_http_send(lua_State *L) {
-  eh_sock *s = eh_checksocket(L, 1);
-  size_t blen = 0, hlen;
+  eh_sock *s = check_socket(L, 1);
+  size_t blen = 0, total = 0, sent;
   const char *body = luaL_optlstring(L, 4, NULL, &blen);
-  int flags = (int)luaL_optinteger(L, 5, 0), seen, n = 0;
+  int flags = (int)luaL_optinteger(L, 5, 0), seen, n = 0, i;
   struct iovec iov[4];
+  int on_stack[4] = {1, 0, 0, 0};
   eh_headbuf b;
   char size[24];
   lua_settop(L, 5);
   eh_headbuf_init(&b);
-  seen = eh_http_build_head(L, &b, 2, 3, body ? (long long)blen : -1, flags);
+  seen = eh_http_build_head(L, &b, 2, 3, body ? (long long)blen : -1, flags, ev_now(s->hub->loop));
   if (b.err) {
     const char *err = b.err;
     eh_headbuf_free(&b);
     return luaL_error(L, "http_send: %s", err);
   }
-  lua_pushlstring(L, b.p, b.len);                 /* index 6: kept for the writev */
-  eh_headbuf_free(&b);
-  iov[n].iov_base = (void *)lua_tolstring(L, 6, &hlen);
-  iov[n++].iov_len = hlen;
+  iov[n].iov_base = b.p;
+  iov[n++].iov_len = b.len;
   if (body && blen > 0 && !(flags & EH_HW_NOBODY)) {
     if (flags & EH_HW_CHUNKED) {
+      on_stack[n] = 1;
       iov[n].iov_base = size;
       iov[n++].iov_len = (size_t)snprintf(size, sizeof size, "%zx\r\n", blen);
-      lua_pushlstring(L, size, iov[n - 1].iov_len);  /* index 7: survives a park */
-      iov[n - 1].iov_base = (void *)lua_tostring(L, 7);
     }
     iov[n].iov_base = (void *)body;
     iov[n++].iov_len = blen;
@@ -216,12 +256,22 @@ static int l_http_send(lua_State *L) {
       iov[n++].iov_len = 2;
     }
   }
-  return eh_sock_writev(L, s, iov, n, (lua_KContext)seen, send_k);
+  for (i = 0; i < n; i++) total += iov[i].iov_len;
+  sent = write_now(s, iov, n);
+  if (sent == total) {
+    eh_headbuf_free(&b);
+    lua_pushinteger(L, (lua_Integer)total);
+    lua_pushinteger(L, seen);
+    return 2;
+  }
+  n = keep_rest(L, iov, n, on_stack, sent);
+  eh_headbuf_free(&b);
+  return eh_sock_writev(L, s, iov, n, (lua_KContext)(((lua_KContext)sent << 8) | seen), send_k);
 }
 
 /* After a chunk's writev: true, or the failure. */
 static int chunk_k(lua_State *L, int status, lua_KContext ctx) {
-  eh_sock *s = eh_checksocket(L, 1);
+  eh_sock *s = check_socket(L, 1);
   (void)status; (void)ctx;
   if (s->wstatus != EH_IO_OK) return eh_sock_pusherror(L, s, s->wstatus);
   lua_pushboolean(L, 1);
@@ -232,7 +282,7 @@ static int chunk_k(lua_State *L, int status, lua_KContext ctx) {
  * chunked body ("" sends nothing), plus the terminating zero chunk when
  * last.  [-0, +(1|2), e] */
 static int l_http_send_chunk(lua_State *L) {
-  eh_sock *s = eh_checksocket(L, 1);
+  eh_sock *s = check_socket(L, 1);
   size_t len;
   const char *data = luaL_checklstring(L, 2, &len);
   int last = lua_toboolean(L, 3), n = 0;
@@ -263,7 +313,7 @@ static int l_http_send_chunk(lua_State *L) {
 /* http_is_tls(sock) -> whether the socket (or listener) speaks TLS, so
  * a server can tell its scheme.  [-0, +1, -] */
 static int l_http_is_tls(lua_State *L) {
-  lua_pushboolean(L, eh_checksocket(L, 1)->tls != NULL);
+  lua_pushboolean(L, check_socket(L, 1)->tls != NULL);
   return 1;
 }
 

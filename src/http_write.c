@@ -73,15 +73,28 @@ void eh_http_format_date(time_t t, char out[30]) {
 }
 
 /* The Date header value for now, formatted once per second. */
-static const char *date_now(lua_State *L) {
+static const char *date_at(double when) {
   static char cached[30];
   static time_t cached_at = -1;
-  time_t now = (time_t)ev_now(eh_gethub(L)->loop);
+  time_t now = (time_t)when;
   if (now != cached_at) {
     eh_http_format_date(now, cached);
     cached_at = now;
   }
   return cached;
+}
+
+/* Write the decimal digits of v into out (at least 20 bytes); returns
+ * how many.  (snprintf costs more than the rest of a head.) */
+static size_t fmt_uint(char *out, unsigned long long v) {
+  char tmp[24];
+  size_t n = 0, i;
+  do {
+    tmp[n++] = (char)('0' + v % 10);
+    v /= 10;
+  } while (v);
+  for (i = 0; i < n; i++) out[i] = tmp[n - 1 - i];
+  return n;
 }
 
 /* ---- a growable byte buffer that never raises mid-table-walk ---- */
@@ -215,18 +228,22 @@ static int add_headers(lua_State *L, eh_headbuf *b, int idx) {
  * Returns the EH_HW_HAS_* / EH_HW_USER_CLOSE bits of the caller's headers;
  * b->err is set when the headers were invalid. */
 int eh_http_build_head(lua_State *L, eh_headbuf *b, int status_idx, int hidx,
-                       long long bodylen, int flags) {
+                       long long bodylen, int flags, double now) {
   char line[64];
-  int seen, n;
+  int seen;
+  size_t n;
   if (lua_type(L, status_idx) == LUA_TSTRING) {
     hb_puts(b, "HTTP/1.1 ");
     hb_puts(b, lua_tostring(L, status_idx));
     hb_add(b, "\r\n", 2);
   } else {
-    int status = (int)luaL_checkinteger(L, status_idx);
-    n = snprintf(line, sizeof line, "HTTP/1.1 %03d ", status);
-    hb_add(b, line, (size_t)n);
-    hb_puts(b, eh_http_reason(status));
+    lua_Integer status = luaL_checkinteger(L, status_idx);
+    luaL_argcheck(L, status >= 100 && status <= 999, status_idx, "status out of range");
+    memcpy(line, "HTTP/1.1 ", 9);
+    n = 9 + fmt_uint(line + 9, (unsigned long long)status);
+    line[n++] = ' ';
+    hb_add(b, line, n);
+    hb_puts(b, eh_http_reason((int)status));
     hb_add(b, "\r\n", 2);
   }
   seen = add_headers(L, b, hidx);
@@ -237,15 +254,18 @@ int eh_http_build_head(lua_State *L, eh_headbuf *b, int status_idx, int hidx,
   }
   if (!(seen & EH_HW_HAS_DATE)) {
     hb_add(b, "Date: ", 6);
-    hb_add(b, date_now(L), 29);
+    hb_add(b, date_at(now), 29);
     hb_add(b, "\r\n", 2);
   }
   if (!(flags & EH_HW_NOLENGTH) && !(seen & (EH_HW_HAS_LENGTH | EH_HW_HAS_TE))) {
     if (flags & EH_HW_CHUNKED) {
       hb_puts(b, "Transfer-Encoding: chunked\r\n");
     } else if (bodylen >= 0) {
-      n = snprintf(line, sizeof line, "Content-Length: %lld\r\n", bodylen);
-      hb_add(b, line, (size_t)n);
+      memcpy(line, "Content-Length: ", 16);
+      n = 16 + fmt_uint(line + 16, (unsigned long long)bodylen);
+      line[n++] = '\r';
+      line[n++] = '\n';
+      hb_add(b, line, n);
     }
   }
   if (!(seen & EH_HW_HAS_CONNECTION)) {
@@ -266,7 +286,8 @@ static int l_http_format(lua_State *L) {
   eh_headbuf b;
   int seen;
   eh_headbuf_init(&b);
-  seen = eh_http_build_head(L, &b, 1, 2, body ? (long long)blen : -1, flags);
+  seen = eh_http_build_head(L, &b, 1, 2, body ? (long long)blen : -1, flags,
+                            ev_now(eh_gethub(L)->loop));
   if (body && !(flags & EH_HW_NOBODY)) hb_add(&b, body, blen);
   if (b.err) {
     const char *err = b.err;
@@ -283,7 +304,7 @@ static int l_http_format(lua_State *L) {
 static int l_http_date(lua_State *L) {
   char out[30];
   if (lua_isnoneornil(L, 1)) {
-    lua_pushstring(L, date_now(L));
+    lua_pushstring(L, date_at(ev_now(eh_gethub(L)->loop)));
     return 1;
   }
   eh_http_format_date((time_t)luaL_checknumber(L, 1), out);
