@@ -114,7 +114,9 @@ http {
   function n.close()
     os.execute("kill -TERM $(cat " .. dir .. "/nginx.pid) 2>/dev/null")
     for _ = 1, 100 do
-      if not io.open(dir .. "/nginx.pid") then break end
+      local pidfile = io.open(dir .. "/nginx.pid")
+      if not pidfile then break end
+      pidfile:close()  -- never leave an fd for a later fd-count check
       eventlet.sleep(0.02)
     end
     _M.rmtree(dir)
