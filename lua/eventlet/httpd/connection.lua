@@ -19,6 +19,7 @@ local tostring = tostring
 local tonumber = tonumber
 local ipairs = ipairs
 local error = error
+local next = next
 local str_lower = string.lower
 
 local _M = {}
@@ -99,7 +100,11 @@ local function handle(server, conn, req)
     handler_failed(server, conn, req, res, status)
   elseif status ~= nil and not res.finished then
     if res.headers_sent then error("httpd: handler returned a response after writing one", 0) end
-    res:send_result(status, headers, body)
+    if type(body) == "string" and next(res.headers) == nil then
+      res:send_whole(status, headers, body)     -- the common case, shortest path
+    else
+      res:send_result(status, headers, body)
+    end
   elseif not res.finished then
     res:finish()
   end

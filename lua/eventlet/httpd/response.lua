@@ -184,9 +184,9 @@ end
 -- response in one write (Content-Length from body).
 function Response:send_whole(status, headers, body)
   self.finished = true
-  if body ~= nil and type(body) ~= "string" then body = tostring(body) end
-  local seen, err = send(self, status, headers, body or "",
-                         flags_for(self._conn, self._req, status_code(status)))
+  if type(body) ~= "string" then body = body == nil and "" or tostring(body) end
+  local code = type(status) == "number" and status or status_code(status)
+  local seen, err = send(self, status, headers, body, flags_for(self._conn, self._req, code))
   if not seen then return nil, err end
   return true
 end
