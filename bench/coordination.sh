@@ -6,30 +6,22 @@
 . "$(dirname "$0")/lib.sh"
 
 ours="$BENCH_HOST bench/coordination/eventlet_lua.lua"
-peer="$BENCH_PY bench/coordination/peer.py"
-peers=""
-for p in eventlet gevent; do bench_have_py "$p" && peers="$peers $p"; done
 
 echo "coordination: measuring (eventlet-lua x$BENCH_RUNS, peers x$BENCH_PEER_RUNS)" >&2
 np=$(bench_n 1000000)
 bench_measure pingpong.ours "$BENCH_RUNS" $ours pingpong "$np"
 bench_measure switch.bare "$BENCH_RUNS" $BENCH_LUA bench/core/bare.lua switch "$(bench_n 2000000)"
 # The floor the core allows: bare park/unpark, and a minimal FIFO queue.
-floor="$BENCH_HOST bench/coordination/floor.lua"
-bench_measure handoff.floor "$BENCH_RUNS" $floor handoff "$np"
-bench_measure pingpong.floor "$BENCH_RUNS" $floor queue "$np"
+bench_measure handoff.floor "$BENCH_RUNS" $ours floor_handoff "$np"
+bench_measure pingpong.floor "$BENCH_RUNS" $ours floor_queue "$np"
 bench_measure event.ours "$BENCH_RUNS" $ours event "$(bench_n 1000000)"
 bench_measure semaphore.ours "$BENCH_RUNS" $ours semaphore "$(bench_n 3000000)"
 bench_measure pool.ours "$BENCH_RUNS" $ours pool "$(bench_n 100000)"
 # The same, fed from the host's main chunk (not yieldable: nested loops).
 bench_measure pool.main "$BENCH_RUNS" env BENCH_MAIN_CHUNK=1 $ours pool "$(bench_n 100000)"
 # The peers are 10-100x slower per operation: fewer iterations, same unit.
-for p in $peers; do
-  bench_measure "pingpong.$p" "$BENCH_PEER_RUNS" $peer "$p" pingpong "$(bench_n 200000)"
-  bench_measure "event.$p" "$BENCH_PEER_RUNS" $peer "$p" event "$(bench_n 100000)"
-  bench_measure "semaphore.$p" "$BENCH_PEER_RUNS" $peer "$p" semaphore "$(bench_n 1000000)"
-  bench_measure "pool.$p" "$BENCH_PEER_RUNS" $peer "$p" pool "$(bench_n 100000)"
-done
+bench_peers bench/coordination/peer.py pingpong:"$(bench_n 200000)" event:"$(bench_n 100000)" \
+  semaphore:"$(bench_n 1000000)" pool:"$(bench_n 100000)"
 
 s=$(bench_get pingpong.ours ns)
 name="Queue ping-pong ($np msgs)"

@@ -8,9 +8,6 @@ ours="$BENCH_HOST bench/core/eventlet_lua.lua"
 bare="$BENCH_LUA bench/core/bare.lua"
 # The same program under plain lua5.4, loading lua/eventlet/core.so.
 plain="env LUA_PATH=lua/?.lua;lua/?/init.lua;; LUA_CPATH=lua/?.so;; $BENCH_LUA bench/core/eventlet_lua.lua"
-peer="$BENCH_PY bench/core/peer.py"
-peers=""
-for p in eventlet gevent; do bench_have_py "$p" && peers="$peers $p"; done
 
 echo "core: measuring (eventlet-lua x$BENCH_RUNS, peers x$BENCH_PEER_RUNS)" >&2
 # Iteration counts: enough for ~0.1 s or more per run, peers scaled down
@@ -24,12 +21,8 @@ bench_measure park.ours "$BENCH_RUNS" $ours park "$(bench_n 100000)"
 bench_measure park.bare "$BENCH_RUNS" $bare park "$(bench_n 100000)"
 nt=$(bench_n 100000)
 bench_measure timers.ours "$BENCH_RUNS" $ours timers "$nt"
-for p in $peers; do
-  bench_measure "switch.$p" "$BENCH_PEER_RUNS" $peer "$p" switch "$(bench_n 100000)"
-  bench_measure "spawn.$p" "$BENCH_PEER_RUNS" $peer "$p" spawn "$(bench_n 30000)"
-  bench_measure "park.$p" "$BENCH_PEER_RUNS" $peer "$p" park "$(bench_n 100000)"
-  bench_measure "timers.$p" "$BENCH_PEER_RUNS" $peer "$p" timers "$nt"
-done
+bench_peers bench/core/peer.py switch:"$(bench_n 100000)" spawn:"$(bench_n 30000)" \
+  park:"$(bench_n 100000)" timers:"$nt"
 
 s=$(bench_get switch.ours ns)
 bench_row "sleep(0) switch" "$s" "bare resume/yield" "$(bench_get switch.bare ns)" ns within 2.5

@@ -41,3 +41,32 @@ def args(default_n):
         sys.exit("usage: %s eventlet|gevent mode [n]" % sys.argv[0])
     n = int(sys.argv[3]) if len(sys.argv) > 3 else default_n
     return sys.argv[1], sys.argv[2], n
+
+
+def green(which):
+    """The names the benchmarks use, from eventlet or gevent, as one namespace:
+    spawn, sleep, wait(gt), Event, send(ev), reset(ev), Queue, Semaphore,
+    Pool(size), waitall(pool)."""
+    import types
+    if which == "eventlet":
+        import eventlet
+        from eventlet.event import Event
+        from eventlet.queue import Queue
+        from eventlet.semaphore import Semaphore
+        return types.SimpleNamespace(
+            spawn=eventlet.spawn, sleep=eventlet.sleep, wait=lambda gt: gt.wait(),
+            Event=Event, send=lambda ev: ev.send(True), reset=lambda ev: ev.reset(),
+            Queue=Queue, Semaphore=Semaphore, Pool=eventlet.GreenPool,
+            waitall=lambda pool: pool.waitall())
+    if which == "gevent":
+        import gevent
+        import gevent.pool
+        from gevent.event import Event
+        from gevent.queue import Queue
+        from gevent.lock import Semaphore
+        return types.SimpleNamespace(
+            spawn=gevent.spawn, sleep=gevent.sleep, wait=lambda gt: gt.get(),
+            Event=Event, send=lambda ev: ev.set(), reset=lambda ev: ev.clear(),
+            Queue=Queue, Semaphore=Semaphore, Pool=gevent.pool.Pool,
+            waitall=lambda pool: pool.join())
+    sys.exit("unknown peer " + which)

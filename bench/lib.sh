@@ -36,19 +36,36 @@ bench_have_py() {
 # bench_measure ID RUNS CMD...: run CMD RUNS times, keep its result lines
 # under ID.  A failing run is reported on stderr and leaves ID empty.
 bench_measure() {
-  id=$1; runs=$2; shift 2
-  : >"$BENCH_TMP/$id"
-  i=0
-  while [ "$i" -lt "$runs" ]; do
-    if ! "$@" >>"$BENCH_TMP/$id" 2>"$BENCH_TMP/$id.err"; then
-      echo "bench: $id failed: $*" >&2
-      sed 's/^/  /' "$BENCH_TMP/$id.err" | tail -5 >&2
-      : >"$BENCH_TMP/$id"
+  _id=$1; _runs=$2; shift 2
+  : >"$BENCH_TMP/$_id"
+  _i=0
+  while [ "$_i" -lt "$_runs" ]; do
+    if ! "$@" >>"$BENCH_TMP/$_id" 2>"$BENCH_TMP/$_id.err"; then
+      echo "bench: $_id failed: $*" >&2
+      sed 's/^/  /' "$BENCH_TMP/$_id.err" | tail -5 >&2
+      : >"$BENCH_TMP/$_id"
       return 1
     fi
-    i=$((i + 1))
+    _i=$((_i + 1))
   done
-  echo "  $id: $(tail -1 "$BENCH_TMP/$id")" >&2
+  echo "  $_id: $(tail -1 "$BENCH_TMP/$_id")" >&2
+}
+
+# bench_py_peers: the Python peers Debian's python3 can import.
+bench_py_peers() {
+  for _p in eventlet gevent; do bench_have_py "$_p" && printf '%s ' "$_p"; done
+}
+
+# bench_peers PROGRAM MODE:N...: measure each MODE (N iterations) under
+# every installed Python peer: `python3 PROGRAM PEER MODE N`, kept as
+# MODE.eventlet, MODE.gevent.
+bench_peers() {
+  _prog=$1; shift
+  for _p in $(bench_py_peers); do
+    for _m in "$@"; do
+      bench_measure "${_m%%:*}.$_p" "$BENCH_PEER_RUNS" "$BENCH_PY" "$_prog" "$_p" "${_m%%:*}" "${_m#*:}"
+    done
+  done
 }
 
 # bench_get ID KEY: the median of KEY over ID's runs (empty when missing).
@@ -99,11 +116,10 @@ bench_row() {
 # bench_limit NAME OURS UNIT LIMIT [NOTE]: a row judged against an absolute
 # limit (lower is better); NOTE fills the peer column.
 bench_limit() {
-  name=$1; ours=$2; unit=$3; limit=$4; note=${5:--}
-  met=NO
-  [ -n "$ours" ] && awk -v o="$ours" -v l="$limit" 'BEGIN { exit !(o < l) }' && met=yes
-  printf '%s\t%s\t%s\t-\t-\t< %s\t%s\n' "$name" "$(bench_fmt "$ours" "$unit")" "$note" \
-    "$(bench_fmt "$limit" "$unit")" "$met"
+  _met=NO
+  [ -n "$2" ] && awk -v o="$2" -v l="$4" 'BEGIN { exit !(o < l) }' && _met=yes
+  printf '%s\t%s\t%s\t-\t-\t< %s\t%s\n' "$1" "$(bench_fmt "$2" "$3")" "${5:--}" \
+    "$(bench_fmt "$4" "$3")" "$_met"
 }
 
 # bench_info NAME OURS UNIT [NOTE]: a measured value without a peer.

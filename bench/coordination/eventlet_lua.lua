@@ -1,16 +1,20 @@
 --- bench/coordination/eventlet_lua.lua: the coordination primitives'
 -- costs under the eventlet-lua host.
---   eventlet-lua bench/coordination/eventlet_lua.lua pingpong|event|semaphore|pool [n]
+--   eventlet-lua bench/coordination/eventlet_lua.lua MODE [n]
+-- MODE: pingpong, event, semaphore, pool; floor_queue and floor_handoff
+-- measure what the core allows under them (floor.lua).
 package.path = arg[0]:gsub("[^/]+/[^/]+$", "?.lua;") .. package.path
 local lib = require "lib"
 local eventlet = require "eventlet"
+local floor = require "coordination.floor"
 
 local spawn = eventlet.spawn
 
--- n messages between two green threads through two queues: each message
--- is one put and one get, one hand-off to the other thread.
-local function pingpong(n)
-  local there, back = eventlet.Queue(), eventlet.Queue()
+-- n messages between two green threads through two queues made by
+-- new_queue: each message is one put and one get, one hand-off to the
+-- other thread.
+local function pingpong(n, new_queue)
+  local there, back = new_queue(), new_queue()
   local rounds = n // 2
   local pong = spawn(function()
     for _ = 1, rounds do back:put(there:get()) end
@@ -60,7 +64,12 @@ local function pool(n)
   p:waitall()
 end
 
-local runs = {pingpong = pingpong, event = handoff, semaphore = semaphore, pool = pool}
+local runs = {
+  pingpong = function(n) return pingpong(n, eventlet.Queue) end,
+  floor_queue = function(n) return pingpong(n, floor.fifo) end,
+  floor_handoff = floor.handoff,
+  event = handoff, semaphore = semaphore, pool = pool,
+}
 
 local mode, n = lib.args(100000)
 local body = assert(runs[mode], "unknown mode " .. tostring(mode))

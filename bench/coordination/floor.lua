@@ -1,13 +1,10 @@
 --- bench/coordination/floor.lua: what the core's park/unpark allows, to
--- tell the core's share of a coordination benchmark from the module's.
---   eventlet-lua bench/coordination/floor.lua handoff|queue [n]
--- handoff: n messages passed by bare core.waiter/park/unpark between two
--- green threads.  queue: the Queue ping-pong over the smallest FIFO queue
--- that can be written on those calls (unbounded, lazy removal of stale
--- waiters as in docs/internals.md, no timeouts, no task counting) -- a
--- measuring device, not a queue to use.
-package.path = arg[0]:gsub("[^/]+/[^/]+$", "?.lua;") .. package.path
-local lib = require "lib"
+-- tell the core's share of a coordination benchmark from the module's
+-- (used by eventlet_lua.lua's floor_* modes).  handoff(n): n messages
+-- passed by bare core.waiter/park/unpark between two green threads.
+-- fifo(): the smallest FIFO queue that can be written on those calls
+-- (unbounded, lazy removal of stale waiters as in docs/internals.md, no
+-- timeouts, no task counting) -- a measuring device, not a queue to use.
 local eventlet = require "eventlet"
 local core = eventlet.core
 
@@ -15,8 +12,10 @@ local spawn = eventlet.spawn
 local waiter, park, unpark = core.waiter, core.park, core.unpark
 local setmetatable = setmetatable
 
--- n messages: each thread wakes the other with a value, then parks.
-local function handoff(n)
+local _M = {}
+
+--- n messages: each thread wakes the other with a value, then parks.
+function _M.handoff(n)
   local rounds = n // 2
   local a, a_seq, b, b_seq
   local pong = spawn(function()
@@ -39,9 +38,9 @@ end
 local Fifo = {}
 Fifo.__index = Fifo
 
--- An empty minimal queue: items and waiters (thread, park number) in
+--- An empty minimal queue: items and waiters (thread, park number) in
 -- arrays that restart at 1 whenever they empty.
-local function fifo()
+function _M.fifo()
   return setmetatable({items = {}, first = 1, last = 0, waiters = {}, wfirst = 1, wlast = 0}, Fifo)
 end
 
@@ -77,23 +76,4 @@ function Fifo:get()
   return item
 end
 
--- The Queue ping-pong of eventlet_lua.lua over the minimal queue.
-local function queue(n)
-  local there, back = fifo(), fifo()
-  local rounds = n // 2
-  local pong = spawn(function()
-    for _ = 1, rounds do back:put(there:get()) end
-  end)
-  for i = 1, rounds do
-    there:put(i)
-    back:get()
-  end
-  pong:wait()
-end
-
-local runs = {handoff = handoff, queue = queue}
-
-local mode, n = lib.args(100000)
-local body = assert(runs[mode], "unknown mode " .. tostring(mode))
-local function run(count) return spawn(body, count):wait() end
-lib.report{ns = lib.ns_per_op(run, n), bytes = lib.bytes_per_op(run, math.max(n // 10, 1000))}
+return _M

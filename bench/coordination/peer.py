@@ -9,48 +9,13 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 import lib  # noqa: E402
 
 which, mode, n = lib.args(100000)
-if which == "eventlet":
-    import eventlet
-    from eventlet.event import Event
-    from eventlet.queue import Queue
-    from eventlet.semaphore import Semaphore
-    spawn = eventlet.spawn
-
-    def wait(gt):
-        return gt.wait()
-
-    def Pool(size):
-        return eventlet.GreenPool(size)
-
-    def send(ev):
-        ev.send(True)
-
-    def reset(ev):
-        ev.reset()
-else:
-    import gevent
-    import gevent.pool
-    from gevent.event import Event
-    from gevent.queue import Queue
-    from gevent.lock import Semaphore
-    spawn = gevent.spawn
-
-    def wait(gt):
-        return gt.get()
-
-    def Pool(size):
-        return gevent.pool.Pool(size)
-
-    def send(ev):
-        ev.set()
-
-    def reset(ev):
-        ev.clear()
+g = lib.green(which)
+spawn, wait, send, reset = g.spawn, g.wait, g.send, g.reset
 
 
 def pingpong(n):
     """n messages between two green threads through two queues."""
-    there, back = Queue(), Queue()
+    there, back = g.Queue(), g.Queue()
     rounds = n // 2
 
     def pong():
@@ -65,7 +30,7 @@ def pingpong(n):
 
 def handoff(n):
     """n hand-offs between two green threads through two events."""
-    there, back = Event(), Event()
+    there, back = g.Event(), g.Event()
     rounds = n // 2
 
     def pong():
@@ -83,7 +48,7 @@ def handoff(n):
 
 def semaphore(n):
     """n acquire/release pairs on an uncontended semaphore."""
-    sem = Semaphore(1)
+    sem = g.Semaphore(1)
     for _ in range(n):
         sem.acquire()
         sem.release()
@@ -95,10 +60,10 @@ def nothing():
 
 def pool(n):
     """n jobs through a pool of 1000, then wait for all."""
-    p = Pool(1000)
+    p = g.Pool(1000)
     for _ in range(n):
         p.spawn(nothing)
-    p.waitall() if which == "eventlet" else p.join()
+    g.waitall(p)
 
 
 runs = {"pingpong": pingpong, "event": handoff, "semaphore": semaphore, "pool": pool}

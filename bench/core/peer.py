@@ -10,32 +10,8 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 import lib  # noqa: E402
 
 which, mode, n = lib.args(100000)
-if which == "eventlet":
-    import eventlet
-    from eventlet.event import Event
-    spawn, sleep = eventlet.spawn, eventlet.sleep
-
-    def wait(gt):
-        return gt.wait()
-
-    def make_event():
-        return Event()
-
-    def fire(ev):
-        ev.send(None)
-else:
-    import gevent
-    from gevent.event import Event
-    spawn, sleep = gevent.spawn, gevent.sleep
-
-    def wait(gt):
-        return gt.get()
-
-    def make_event():
-        return Event()
-
-    def fire(ev):
-        ev.set()
+g = lib.green(which)
+spawn, sleep, wait = g.spawn, g.sleep, g.wait
 
 
 def switches(n):
@@ -62,12 +38,12 @@ def park(n):
     """Memory of n green threads parked on one event (RSS delta)."""
     gc.collect()
     rss0 = lib.rss_kb()
-    ev = make_event()
+    ev = g.Event()
     gts = [spawn(ev.wait) for _ in range(n)]
     sleep(0)
     gc.collect()
     rss1 = lib.rss_kb()
-    fire(ev)
+    g.send(ev)
     for gt in gts:
         wait(gt)
     lib.report(rss=(rss1 - rss0) * 1024.0 / n)
