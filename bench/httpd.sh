@@ -95,7 +95,7 @@ idle_cost() {
   hpid=$!
   i=0
   while [ $i -lt 600 ] && ! grep -q '^ready' "$DIR/$1.hold"; do sleep 0.1; i=$((i + 1)); done
-  sleep 0.5
+  sleep 2          # idle connections give their read buffers back after 1 s
   after=$(rss_kb "$spid")
   held=$(awk '/^ready/ { print $2 }' "$DIR/$1.hold")
   kill "$hpid" 2>/dev/null; wait "$hpid" 2>/dev/null

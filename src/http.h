@@ -82,6 +82,8 @@ typedef struct eh_http {
   /* reading from a socket (http_sock.c) */
   double deadline;         /* when the head must be complete (0: none yet) */
   double saved_timeout;    /* the socket's own timeout, restored after */
+  double idle_deadline;    /* when an idle wait ends (0: not idle yet, < 0: never) */
+  int trimming;            /* parked for IDLE_TRIM before giving the buffer back */
 } eh_http;
 
 /* http.c */

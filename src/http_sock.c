@@ -10,6 +10,7 @@
  * Every function keeps the parser at stack index 1 and the socket at 2.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "http.h"
@@ -26,10 +27,37 @@ static eh_sock *check_socket(lua_State *L, int idx) {
   return (eh_sock *)eh_http_checkudata(L, idx, EH_HTTP_K_SOCKET_MT, EH_SOCKET_MT);
 }
 
+/* An idle keep-alive connection gives its read buffer back after this
+ * many seconds (busy connections never wait that long). */
+#define IDLE_TRIM 1.0
+
 /* Restore the socket's own timeout after a head read. */
 static void restore_timeout(eh_http *h, eh_sock *s) {
   s->timeout = h->saved_timeout;
   h->deadline = 0;
+  h->idle_deadline = 0;
+  h->trimming = 0;
+}
+
+/* Free an idle socket's empty read buffer, so thousands of idle
+ * keep-alive connections do not pin 16 KiB each (socket.c allocates one on
+ * the next read; the memory goes back to the allocator for others --
+ * though glibc keeps the page the request touched resident).  Over
+ * socket.h's public fields: socket.c has no call for it. */
+static void release_buffer(eh_sock *s) {
+  if (s->buf != NULL && s->len == 0 && s->reader == NULL) {
+    free(s->buf);
+    s->buf = NULL;
+    s->cap = s->off = 0;
+  }
+}
+
+/* Seconds left of an idle wait (< 0: no limit). */
+static double idle_left(eh_http *h) {
+  double left;
+  if (h->idle_deadline < 0) return -1;
+  left = h->idle_deadline - ev_time();
+  return left > 0 ? left : 0;
 }
 
 /* Give the message table on top the parser's message metatable. */
@@ -84,8 +112,15 @@ static int head_step(lua_State *L, eh_http *h, eh_sock *s) {
     st = eh_sock_read_some(s);
     if (st == EH_IO_OK) continue;
     if (st != EH_IO_AGAIN) return head_fail(L, h, s, st);
-    if (len == 0) {
-      s->timeout = luaL_optnumber(L, 3, -1);
+    if (len == 0) {               /* idle: between requests */
+      double left;
+      if (h->idle_deadline == 0) {
+        double idle = luaL_optnumber(L, 3, -1);
+        h->idle_deadline = idle < 0 ? -1 : ev_time() + idle;
+      }
+      left = idle_left(h);
+      h->trimming = s->buf != NULL && (left < 0 || left > IDLE_TRIM);
+      s->timeout = h->trimming ? IDLE_TRIM : left;
     } else if (h->deadline > 0) {
       double left = h->deadline - ev_time();
       s->timeout = left > 0 ? left : 0;
@@ -96,11 +131,28 @@ static int head_step(lua_State *L, eh_http *h, eh_sock *s) {
   }
 }
 
-/* After a fill: parse again, or report why no more bytes came. */
+/* After an idle wait without a buffer: read and parse, or give up. */
+static int idle_k(lua_State *L, int status, lua_KContext ctx) {
+  eh_http *h = check_parser(L);
+  eh_sock *s = check_socket(L, 2);
+  (void)status; (void)ctx;
+  if (s->rstatus != EH_IO_OK) return head_fail(L, h, s, s->rstatus);
+  return head_step(L, h, s);
+}
+
+/* After a fill: parse again, or report why no more bytes came.  An idle
+ * connection that waited IDLE_TRIM frees its buffer and waits on for
+ * readability alone. */
 static int head_k(lua_State *L, int status, lua_KContext ctx) {
   eh_http *h = check_parser(L);
   eh_sock *s = check_socket(L, 2);
   (void)status; (void)ctx;
+  if (s->rstatus == EH_IO_TIMEOUT && h->trimming && s->len == 0) {
+    h->trimming = 0;
+    release_buffer(s);
+    s->timeout = idle_left(h);
+    if (s->timeout != 0) return eh_sock_wait(L, s, EV_READ, 0, idle_k);
+  }
   if (s->rstatus != EH_IO_OK) return head_fail(L, h, s, s->rstatus);
   return head_step(L, h, s);
 }
@@ -116,6 +168,8 @@ static int l_http_read_head(lua_State *L) {
   lua_settop(L, 4);
   h->saved_timeout = s->timeout;
   h->deadline = 0;
+  h->idle_deadline = 0;
+  h->trimming = 0;
   return head_step(L, h, s);
 }
 

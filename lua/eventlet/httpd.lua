@@ -127,8 +127,8 @@ function Server:url()
 end
 
 -- Book-keeping called by connection.lua.
-function Server:_track(conn)
-  self.conns[conn] = true
+function Server:_track(conn, thread)
+  self.conns[conn] = thread
 end
 
 function Server:_untrack(conn)
@@ -230,8 +230,8 @@ function Server:stop(opts)
   if w then self._slot_waiter = nil core_unpark(w, self._slot_seq) end
   local me = core.getcurrent()     -- a handler may stop its own server
   local mine = 0
-  for conn in pairs(self.conns) do
-    if conn.thread == me then mine = 1 end
+  for _, thread in pairs(self.conns) do
+    if thread == me then mine = 1 end
   end
   local deadline = core_now() + grace
   while self.nconns > mine and core_now() < deadline do
@@ -239,10 +239,10 @@ function Server:stop(opts)
     core_park(deadline - core_now(), "httpd: draining")
   end
   self._drain_waiter = nil
-  for conn in pairs(self.conns) do
-    if conn.thread ~= me then
+  for conn, thread in pairs(self.conns) do
+    if thread ~= me then
       conn.killed = true
-      core.kill(conn.thread)
+      core.kill(thread)
     end
   end
   while self.nconns > mine do core_sleep(0.001) end

@@ -111,32 +111,37 @@ local function handle(server, conn, req)
   if req.posthooks then run_posthooks(server, req, res) end
   if server.log then log.access(server, req, res, started) end
   if req.has_body and not conn.closing and not req:discard() then conn.closing = true end
+  res._req, req._res = false, nil      -- an idle connection keeps no request alive
+end
+
+--- Read and answer requests until the connection is done.
+local function loop(server, conn, sock)
+  local wait = server.header_timeout
+  while not conn.closing and not server.stopping do
+    conn.idle = true
+    local req, status, reason = http_read_head(conn.parser, sock, wait, server.header_timeout)
+    conn.idle = false
+    if not req then
+      if type(status) == "number" then reject(server, conn, status, reason) end
+      return
+    end
+    handle(server, conn, req)
+    wait = server.idle_timeout
+  end
 end
 
 --- serve(server, sock, addr): the life of one connection; always closes
--- sock and leaves the server's books balanced.
+-- sock and leaves the server's books balanced.  (The conn record keeps to
+-- 8 fields: thousands of idle connections each hold one.)
 function _M.serve(server, sock, addr)
-  local conn = {server = server, sock = sock, thread = core.getcurrent(), idle = true,
-                closing = false, continue_pending = false,
-                parser = http_parser("request", server.limits, Request)}
+  local conn = {server = server, sock = sock, idle = true, closing = false, res = false,
+                parser = http_parser("request", server.limits, Request),
+                remote_addr = false, remote_port = false}
   conn.remote_addr, conn.remote_port = split_peer(addr)
   conn.res = Response.new(conn)
-  server:_track(conn)
+  server:_track(conn, core.getcurrent())
   sock:settimeout(server.write_timeout)
-  local ok, err = pcall(function()
-    local wait = server.header_timeout
-    while not conn.closing and not server.stopping do
-      conn.idle = true
-      local req, status, reason = http_read_head(conn.parser, sock, wait, server.header_timeout)
-      conn.idle = false
-      if not req then
-        if type(status) == "number" then reject(server, conn, status, reason) end
-        break
-      end
-      handle(server, conn, req)
-      wait = server.idle_timeout
-    end
-  end)
+  local ok, err = pcall(loop, server, conn, sock)
   sock:close()
   server:_untrack(conn)
   if not ok and not conn.killed then error(err, 0) end

@@ -47,13 +47,13 @@ end
 --- Response.new(conn) -> the res object of a connection, reused by its
 -- requests one after another (reset() before each).
 function Response.new(conn)
-  return setmetatable({_conn = conn, status = 200, headers = {},
-                       headers_sent = false, finished = false, bytes = 0}, Response)
+  return setmetatable({_conn = conn, _req = false, status = 200, headers = {}, _mode = false,
+                       headers_sent = false, finished = false, bytes = 0}, Response)  -- 8 slots
 end
 
 --- reset(req): ready the object for the next request on the connection.
 function Response:reset(req)
-  self._req, self.status, self.bytes, self._mode = req, 200, 0, nil
+  self._req, self.status, self.bytes, self._mode = req, 200, 0, false
   self.headers_sent, self.finished = false, false
   if next(self.headers) ~= nil then self.headers = {} end
 end
