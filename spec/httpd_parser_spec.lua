@@ -186,3 +186,54 @@ describe("core.http_format", function()
     assert.equal("Sun, 06 Nov 1994 08:49:37 GMT", core.http_date(784111777))
   end)
 end)
+
+describe("core.http_read_head/http_read_body on a socket", function()
+  it("read responses (the client's side): length, chunked, HEAD, close-delimited", function()
+    local a, b = core.socketpair()
+    a:settimeout(5)
+    b:settimeout(5)
+    local p = core.http_parser("response")
+    assert(b:send("HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\nabc"
+                  .. "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nde\r\n0\r\n\r\n"
+                  .. "HTTP/1.1 200 OK\r\nContent-Length: 99\r\n\r\n"
+                  .. "HTTP/1.0 200 OK\r\n\r\nto the end"))
+    b:shutdown("send")
+    local res = assert(core.http_read_head(p, a))
+    assert.equal(200, res.status)
+    assert.same({"abc", true}, {core.http_read_body(p, a)})
+    res = assert(core.http_read_head(p, a))
+    assert.is_true(res.chunked)
+    local body, data, done = "", nil, false
+    while not done do data, done = core.http_read_body(p, a) body = body .. data end
+    assert.equal("de", body)
+    res = assert(core.http_read_head(p, a, nil, nil, true))   -- the answer to a HEAD
+    assert.equal("99", res.headers["content-length"])
+    res = assert(core.http_read_head(p, a))
+    assert.equal("1.0", res.version)
+    body, done = "", false
+    while not done do data, done = core.http_read_body(p, a) body = body .. data end
+    assert.equal("to the end", body)
+    assert.same({nil, "closed"}, {core.http_read_head(p, a)})
+    a:close()
+    b:close()
+  end)
+
+  it("read a request head that arrives byte by byte, and time out a silent peer", function()
+    local a, b = core.socketpair()
+    a:settimeout(5)
+    local p = core.http_parser("request")
+    local writer = core.spawn(function()
+      for ch in ("GET /slow HTTP/1.1\r\nHost: h\r\n\r\n"):gmatch(".") do
+        b:send(ch)
+        core.sleep(0.001)
+      end
+    end)
+    local req = assert(core.http_read_head(p, a, 5, 5))
+    assert.equal("/slow", req.path)
+    writer:wait()
+    assert.same({nil, "timeout"}, {core.http_read_head(p, a, 0.05, 5)})
+    assert.equal(5, a:gettimeout())        -- the socket's own timeout is back
+    a:close()
+    b:close()
+  end)
+end)

@@ -157,14 +157,16 @@ static int head_k(lua_State *L, int status, lua_KContext ctx) {
   return head_step(L, h, s);
 }
 
-/* http_read_head(parser, sock[, idle[, header_timeout]]) -> msg |
+/* http_read_head(parser, sock[, idle[, header_timeout[, skip_body]]]) -> msg |
  * nil, status, reason (malformed, over a limit: answer it) | nil, err
  * ("closed", "timeout", ...: nothing of a request arrived).  idle bounds
  * the wait for the first byte, header_timeout the whole head once it has
- * begun (slowloris); both in seconds, nil for none.  [-0, +(1|2|3), e] */
+ * begun (slowloris); both in seconds, nil for none.  skip_body: a
+ * response parser reads the answer to a HEAD.  [-0, +(1|2|3), e] */
 static int l_http_read_head(lua_State *L) {
   eh_http *h = check_parser(L);
   eh_sock *s = check_socket(L, 2);
+  h->skip_body = lua_toboolean(L, 5);
   lua_settop(L, 4);
   h->saved_timeout = s->timeout;
   h->deadline = 0;
