@@ -203,15 +203,23 @@ describe("core.http_read_head/http_read_body on a socket", function()
     assert.same({"abc", true}, {core.http_read_body(p, a)})
     res = assert(core.http_read_head(p, a))
     assert.is_true(res.chunked)
-    local body, data, done = "", nil, false
-    while not done do data, done = core.http_read_body(p, a) body = body .. data end
+    local body, done = "", false
+    while not done do
+      local data
+      data, done = core.http_read_body(p, a)
+      body = body .. data
+    end
     assert.equal("de", body)
     res = assert(core.http_read_head(p, a, nil, nil, true))   -- the answer to a HEAD
     assert.equal("99", res.headers["content-length"])
     res = assert(core.http_read_head(p, a))
     assert.equal("1.0", res.version)
     body, done = "", false
-    while not done do data, done = core.http_read_body(p, a) body = body .. data end
+    while not done do
+      local data
+      data, done = core.http_read_body(p, a)
+      body = body .. data
+    end
     assert.equal("to the end", body)
     assert.same({nil, "closed"}, {core.http_read_head(p, a)})
     a:close()
