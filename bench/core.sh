@@ -7,7 +7,8 @@
 ours="$BENCH_HOST bench/core/eventlet_lua.lua"
 bare="$BENCH_LUA bench/core/bare.lua"
 # The same program under plain lua5.4, loading lua/eventlet/core.so.
-plain="env LUA_PATH=lua/?.lua;lua/?/init.lua;; LUA_CPATH=lua/?.so;; $BENCH_LUA bench/core/eventlet_lua.lua"
+plain="env LUA_PATH=$BENCH_LUADIR/?.lua;$BENCH_LUADIR/?/init.lua;; LUA_CPATH=$BENCH_LUADIR/?.so;;
+  $BENCH_LUA bench/core/eventlet_lua.lua"
 
 echo "core: measuring (eventlet-lua x$BENCH_RUNS, peers x$BENCH_PEER_RUNS)" >&2
 # Iteration counts: enough for ~0.1 s or more per run, peers scaled down

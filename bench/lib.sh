@@ -18,6 +18,7 @@ BENCH_RUNS=${BENCH_RUNS:-5}          # runs of eventlet-lua programs
 BENCH_PEER_RUNS=${BENCH_PEER_RUNS:-3} # runs of (slower) peer programs
 BENCH_SCALE=${BENCH_SCALE:-1}         # divide iteration counts (quick looks)
 BENCH_HOST=${BENCH_HOST:-"$BENCH_ROOT/eventlet-lua"}
+BENCH_LUADIR=${BENCH_LUADIR:-"$BENCH_ROOT/lua"}  # Lua modules and core.so
 BENCH_LUA=${BENCH_LUA:-lua5.4}
 BENCH_PY=${BENCH_PY:-/usr/bin/python3}  # Debian's, which has the peers
 BENCH_TMP=${BENCH_TMP:-$(mktemp -d "${TMPDIR:-/tmp}/bench.XXXXXX")}

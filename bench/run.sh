@@ -25,6 +25,15 @@ else
   done
 fi
 
+# Measure a snapshot of the build: others may rebuild the tree meanwhile
+# (a host being relinked cannot run), and every area sees the same code.
+snap="$BENCH_TMP/snapshot"
+mkdir -p "$snap"
+cp eventlet-lua "$snap/" && cp -R lua "$snap/" || { echo "bench: build first (make)" >&2; exit 2; }
+BENCH_HOST="$snap/eventlet-lua"
+BENCH_LUADIR="$snap/lua"
+export BENCH_HOST BENCH_LUADIR
+
 rows="$BENCH_TMP/rows"
 : >"$rows"
 start=$(date +%s)
