@@ -13,6 +13,7 @@
 #include "watchdog.h"
 #include "hubstats.h"
 #include "umask.h"
+#include "preempt.h"
 #include "process.h"
 #include "tpool.h"
 #include "backend.h"
@@ -115,6 +116,7 @@ static const struct {
   {NULL, eh_watchdog_funcs},
   {NULL, eh_hubstats_funcs},
   {NULL, eh_umask_funcs},
+  {NULL, eh_preempt_funcs},
   /* more parts */
   {NULL, NULL}};
 

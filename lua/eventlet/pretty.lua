@@ -13,6 +13,7 @@ local table_concat = table.concat
 local table_sort = table.sort
 local tostring = tostring
 local type = type
+local utf8_len = utf8.len
 
 local _M = {}
 
@@ -23,11 +24,18 @@ local ESCAPES = {
   ["\t"] = "\\t", ["\0"] = "\\0",
 }
 
--- A string as a double-quoted Lua literal, control bytes escaped.
+-- Escape one byte the way Lua reads it back.
+local function escape(c)
+  return ESCAPES[c] or string_format("\\%d", c:byte())
+end
+
+-- A string as a double-quoted Lua literal: control bytes escaped, and
+-- bytes above 127 too unless the string is valid UTF-8 (binary junk
+-- stays readable, text stays text).
 local function quote(s)
-  return '"' .. s:gsub('[%c\\"]', function(c)
-    return ESCAPES[c] or string_format("\\%d", c:byte())
-  end) .. '"'
+  local body = s:gsub('[%c\\"]', escape)
+  if utf8_len(body) == nil then body = body:gsub("[\128-\255]", escape) end
+  return '"' .. body .. '"'
 end
 _M.quote = quote
 

@@ -127,6 +127,7 @@ end
 function Session:evaluate(fn)
   local gt = core.spawn(run_eval, fn)
   gt:name(self.eval_name)
+  core.preemptible(gt)  -- a loop typed here must not freeze the program
   output.bind(gt, self)
   self.running = gt
   local ok, r = pcall(gt.wait, gt)
