@@ -156,6 +156,23 @@ describe("httpd and curl", function()
   end)
 end)
 
+describe("httpd and wrk", function()
+  it("answers a wrk run without errors, keep-alive and Connection: close", function()
+    with_server(app, nil, function(srv)
+      for _, extra in ipairs({{}, {"-H", "Connection: close"}}) do
+        local cmd = {"wrk", "-t1", "-c20", "-d1s", srv:url() .. "/wrk"}
+        for i, a in ipairs(extra) do table.insert(cmd, 1 + i, a) end
+        local out, _, code = processes.run(cmd, {timeout = 30})
+        assert.equal(0, code)
+        local n = tonumber(out:match("(%d+) requests in"))
+        assert.is_true(n > 100, out)
+        assert.not_matches("Non%-2xx", out)
+        assert.not_matches("Socket errors", out)
+      end
+    end)
+  end)
+end)
+
 describe("httpd access log", function()
   it("writes the combined format with X-Forwarded-For and a startup line", function()
     local lines = {}
