@@ -7,7 +7,7 @@ set -eu
 CORE="lua5.4 liblua5.4-dev libev-dev libssl-dev node-llhttp lua-cjson
 lua-busted lua-check luarocks cppcheck curl openssl zlib1g-dev pkg-config make gcc
 nginx
-socat libedit-dev"
+socat libedit-dev tmux"
 BENCH="python3-eventlet python3-gevent lua-copas lua-socket nginx
 libnginx-mod-http-lua wrk valgrind"
 
