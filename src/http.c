@@ -64,6 +64,10 @@ void eh_http_push_keys(lua_State *L) {
   lua_rawseti(L, -2, EH_HTTP_K_PARSER_MT);
   luaL_getmetatable(L, EH_SOCKET_MT);
   lua_rawseti(L, -2, EH_HTTP_K_SOCKET_MT);
+  lua_pushliteral(L, "1.0");
+  lua_rawseti(L, -2, EH_HTTP_K_V10);
+  lua_pushliteral(L, "1.1");
+  lua_rawseti(L, -2, EH_HTTP_K_V11);
   lua_pushvalue(L, -1);
   lua_rawsetp(L, LUA_REGISTRYINDEX, &keys_key);
 }
@@ -392,19 +396,29 @@ static int set_target(lua_State *L, eh_http *h, int msg) {
   return EH_HTTP_DONE;
 }
 
+/* Push the name of llhttp method m, interned once in the keys table. */
+static void push_method(lua_State *L, int kidx, int m) {
+  if (lua_rawgeti(L, kidx, EH_HTTP_K_METHODS + m) != LUA_TSTRING) {
+    lua_pop(L, 1);
+    lua_pushstring(L, llhttp_method_name((llhttp_method_t)m));
+    lua_pushvalue(L, -1);
+    lua_rawseti(L, kidx, EH_HTTP_K_METHODS + m);
+  }
+}
+
 /* Fill the message fields llhttp learnt from the head. */
 static int set_fields(lua_State *L, eh_http *h, int msg) {
   llhttp_t *p = &h->p;
   int chunked = (p->flags & F_CHUNKED) != 0;
   int has_length = (p->flags & F_CONTENT_LENGTH) != 0;
   int k = h->keys_idx;
-  if (p->http_major == 1 && p->http_minor == 1) lua_pushliteral(L, "1.1");
-  else if (p->http_major == 1 && p->http_minor == 0) lua_pushliteral(L, "1.0");
+  if (p->http_major == 1 && p->http_minor == 1) lua_rawgeti(L, k, EH_HTTP_K_V11);
+  else if (p->http_major == 1 && p->http_minor == 0) lua_rawgeti(L, k, EH_HTTP_K_V10);
   else lua_pushfstring(L, "%d.%d", (int)p->http_major, (int)p->http_minor);
   set_key(L, msg, k, EH_HTTP_K_VERSION);
   if (p->type == HTTP_REQUEST) {
     if (p->http_major != 1) return fail(h, 505, "HTTP version not supported");
-    lua_pushstring(L, llhttp_method_name((llhttp_method_t)p->method));
+    push_method(L, k, p->method);
     set_key(L, msg, k, EH_HTTP_K_METHOD);
     if (set_target(L, h, msg) == EH_HTTP_ERROR) return EH_HTTP_ERROR;
     if ((p->flags & F_TRANSFER_ENCODING) && !chunked)

@@ -42,7 +42,9 @@ enum {
   EH_HTTP_K_KEEP_ALIVE, EH_HTTP_K_CONTENT_LENGTH, EH_HTTP_K_CHUNKED, EH_HTTP_K_UPGRADE,
   EH_HTTP_K_HEADERS_RAW, EH_HTTP_K_HEADERS, EH_HTTP_K_HAS_BODY,
   EH_HTTP_K_COUNT,
-  EH_HTTP_K_HEADERS_MT = EH_HTTP_K_COUNT, EH_HTTP_K_PARSER_MT, EH_HTTP_K_SOCKET_MT
+  EH_HTTP_K_HEADERS_MT = EH_HTTP_K_COUNT, EH_HTTP_K_PARSER_MT, EH_HTTP_K_SOCKET_MT,
+  EH_HTTP_K_V10, EH_HTTP_K_V11,       /* "1.0", "1.1" */
+  EH_HTTP_K_METHODS                   /* + llhttp method number: its name */
 };
 
 /* What a parser accepts; defaults are in http.c (eh_http_default_limits). */
