@@ -57,13 +57,6 @@ start() {
   fi
 }
 
-# stop: end the current server.
-stop() {
-  [ -n "$spid" ] && { kill "$spid" 2>/dev/null; wait "$spid" 2>/dev/null; }
-  spid=""
-  sleep 0.2
-}
-
 # wrk_run ID CONNS [close]: one wrk run; records rps= and p99= (ns).
 wrk_run() {
   id=$1; conns=$2
@@ -108,33 +101,45 @@ idle_cost() {
 }
 
 echo "httpd: measuring (${secs}s per wrk run, $idle idle connections)" >&2
-next_port
-if start ours "$BENCH_HOST" examples/hello.lua "127.0.0.1:$PORT"; then
-  scenarios ours
-  idle_cost ours-idle
-fi
-stop
-if command -v nginx >/dev/null; then
+# Every server runs at once on its own port (idle while the others are
+# measured), so each scenario measures them back to back.
+names=""; ports=""; pids=""; all_pids=""
+launch() {   # launch NAME CMD...: start one more server
+  if start "$@"; then names="$names $1"; ports="$ports $PORT"; pids="$pids $spid"; all_pids="$all_pids $spid"; fi
+  spid=""
   next_port
-  conf=$(nginx_conf static 'default_type text/plain; return 200 "Hello, World!\\n";')
-  start nginx nginx -c "$conf" && { scenarios nginx; idle_cost nginx-idle; }
-  stop
-  mods=/usr/lib/nginx/modules
-  if [ -f $mods/ngx_http_lua_module.so ]; then
-    next_port
-    conf=$(nginx_conf lua 'default_type text/plain; content_by_lua_block { ngx.print("Hello, World!\\n") }' \
-      "load_module $mods/ndk_http_module.so; load_module $mods/ngx_http_lua_module.so;")
-    start nginxlua nginx -c "$conf" && scenarios nginxlua
-    stop
-  fi
+}
+next_port
+launch ours "$BENCH_HOST" examples/hello.lua "127.0.0.1:$PORT"
+mods=/usr/lib/nginx/modules
+if command -v nginx >/dev/null; then
+  launch nginx nginx -c "$(nginx_conf static 'default_type text/plain; return 200 "Hello, World!\\n";')"
+  [ -f $mods/ngx_http_lua_module.so ] && launch nginxlua nginx -c "$(nginx_conf lua \
+    'default_type text/plain; content_by_lua_block { ngx.print("Hello, World!\\n") }' \
+    "load_module $mods/ndk_http_module.so; load_module $mods/ngx_http_lua_module.so;")"
 fi
 for p in eventlet gevent; do
-  if bench_have_py "$p"; then
-    next_port
-    start "$p" "$BENCH_PY" bench/httpd/peer.py "$p" "$PORT" && scenarios "$p"
-    stop
-  fi
+  bench_have_py "$p" && launch "$p" "$BENCH_PY" bench/httpd/peer.py "$p" "$PORT"
 done
+for s in ka10 ka100 ka1000 close100; do
+  set -- $ports
+  for name in $names; do
+    PORT=$1; shift
+    case $s in
+      close100) wrk_run "$name-$s" 100 close ;;
+      *) wrk_run "$name-$s" "${s#ka}" ;;
+    esac
+  done
+done
+# The cost of idle keep-alive connections, one server at a time.
+set -- $ports
+for name in $names; do
+  PORT=$1; shift
+  spid=$(echo $pids | cut -d' ' -f1)
+  case $name in ours|nginx) idle_cost "$name-idle" ;; esac
+  pids=$(echo $pids | cut -s -d' ' -f2-)
+done
+for p in $all_pids; do kill "$p" 2>/dev/null; wait "$p" 2>/dev/null; done
 
 # Rows: time per request (lower is better), judged against each peer.
 for s in ka10 ka100 ka1000 close100; do
