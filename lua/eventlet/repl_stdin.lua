@@ -20,8 +20,9 @@ end
 
 -- SIGINT while the REPL runs: interrupt the evaluation, or exit.
 local function on_sigint(session, handler)
-  if session:interrupt() == "eval" then
+  if session.running then
     io_stdout:write("\n")
+    session:interrupt()
     return
   end
   handler:cancel()
@@ -35,6 +36,7 @@ end
 function _M.run(repl, opts)
   opts = opts or {}
   io_stdin:setvbuf("no")
+  core.lag_monitor()
   local session = repl.session({
     write = function(s) io_stdout:write(s) io_stdout:flush() end,
     env = opts.env, chunkname = "=stdin", name = "repl",
