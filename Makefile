@@ -40,7 +40,8 @@ CORE_SO      = lua/eventlet/core.so
 HOST         = eventlet-lua
 
 .PHONY: all deps bench-deps test test-host test-plain demo bench lint \
-        install uninstall clean rock-check check-asan check-valgrind
+        install uninstall clean rock-check check-asan check-valgrind \
+        fuzz fuzz-build
 
 all: $(HOST) $(CORE_SO)
 
@@ -83,7 +84,7 @@ bench: deps bench-deps all
 	@bench/run.sh
 
 lint: all
-	luacheck --quiet lua spec examples bench scripts
+	luacheck --quiet lua spec examples bench scripts fuzz
 	cppcheck --quiet --error-exitcode=1 --enable=warning,performance,portability \
 	  --std=c99 --suppress=missingIncludeSystem -I src src
 
@@ -128,3 +129,33 @@ check-asan: all $(ASAN_HOST)
 
 check-valgrind: all
 	@scripts/check.sh valgrind
+
+# Fuzzing (libFuzzer, clang from Debian): `make fuzz FUZZ_SECONDS=N` builds
+# build/fuzz/<target> for each src/fuzz_<target>.c and runs each for N
+# seconds on a copy of its seed corpus fuzz/corpus/<target>/ (new inputs
+# go to build/fuzz/corpus/<target>/, findings to build/fuzz/crash-*).
+FUZZ_CC      ?= clang-14
+FUZZ_SECONDS ?= 60
+FUZZ_TARGETS = http_request http_response url httpdate
+FUZZ_FLAGS   = -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
+               -fno-sanitize-recover=undefined -DFUZZ_ROOT='"$(CURDIR)"'
+FUZZ_OBJ     = $(patsubst $(BUILD)/%.o,$(BUILD)/fuzz/%.o,$(CORE_OBJ)) $(BUILD)/fuzz/fuzz_lua.o
+FUZZ_BINS    = $(FUZZ_TARGETS:%=$(BUILD)/fuzz/%)
+
+$(BUILD)/fuzz/%.o: src/%.c $(HEADERS)
+	@mkdir -p $(BUILD)/fuzz
+	$(FUZZ_CC) $(CPPFLAGS) -std=gnu99 $(WARNFLAGS) $(FUZZ_FLAGS) -fsanitize=fuzzer-no-link -c $< -o $@
+
+$(BUILD)/fuzz/llhttp_%.o: $(LLHTTP_DIR)/%.c
+	@mkdir -p $(BUILD)/fuzz
+	$(FUZZ_CC) -I$(LLHTTP_INC) -std=gnu99 $(FUZZ_FLAGS) -fsanitize=fuzzer-no-link -w -c $< -o $@
+
+$(BUILD)/fuzz/%: $(BUILD)/fuzz/fuzz_%.o $(FUZZ_OBJ)
+	$(FUZZ_CC) $(FUZZ_FLAGS) -fsanitize=fuzzer -o $@ $^ -llua$(LUA_VERSION) $(LIBS)
+
+.PRECIOUS: $(BUILD)/fuzz/%.o
+
+fuzz-build: $(FUZZ_BINS)
+
+fuzz: $(FUZZ_BINS)
+	@scripts/fuzz.sh $(FUZZ_SECONDS) $(FUZZ_TARGETS)

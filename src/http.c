@@ -508,6 +508,7 @@ static int parse_head(lua_State *L, eh_http *h, const char *buf, size_t headlen)
     lua_settop(L, msg - 1);
     if (err == HPE_INVALID_VERSION && well_formed_version(buf, headlen))
       return fail(h, 505, "HTTP version not supported");
+    if (err == HPE_OK) return fail(h, 400, "malformed head");   /* llhttp wants more */
     return llhttp_failure(h, err == HPE_PAUSED ? HPE_INTERNAL : err);
   }
   llhttp_resume(&h->p);
@@ -545,9 +546,14 @@ int eh_http_head(lua_State *L, eh_http *h, const char *buf, size_t len, size_t *
   int r;
   if (h->phase == EH_HTTP_PHASE_UPGRADED) return fail(h, 400, "connection was upgraded");
   if (h->phase != EH_HTTP_PHASE_HEAD) luaL_error(L, "http: the body was not read to its end");
-  while (h->scanned == 0 && len - skip >= 2 && buf[skip] == '\r' && buf[skip + 1] == '\n')
-    skip += 2;   /* empty lines before a request line are ignored (RFC 9112) */
+  /* Empty lines before a start line are ignored (RFC 9112); they are
+   * skipped again on every call (the caller passes the same head start),
+   * so scan offsets stay relative to the same byte, and they count
+   * against the head size, so a stream of CRLFs cannot grow the buffer. */
+  while (len - skip >= 2 && buf[skip] == '\r' && buf[skip + 1] == '\n') skip += 2;
   h->status = 0;
+  if (skip > h->lim.header_size) return fail(h, 431, "request header fields too large");
+  if (len - skip == 1 && buf[skip] == '\r') return EH_HTTP_MORE;   /* CR of one more? */
   r = scan_head(h, buf + skip, len - skip, &headlen);
   if (r != EH_HTTP_DONE) return r;
   if (skip) {
