@@ -21,19 +21,20 @@ static size_t check_init(lua_State *L, int idx, size_t len) {
   return (size_t)init - 1;
 }
 
-/* Whether the options table at idx asks for headers_raw (raw_headers). */
+/* Whether msg.headers_raw is wanted: yes unless the options table at idx
+ * says raw_headers = false (the server does, to save a table a request). */
 static int raw_wanted(lua_State *L, int idx) {
   int want;
-  if (lua_type(L, idx) != LUA_TTABLE) return 0;
+  if (lua_type(L, idx) != LUA_TTABLE) return 1;
   lua_getfield(L, idx, "raw_headers");
-  want = lua_toboolean(L, -1);
+  want = lua_isnil(L, -1) || lua_toboolean(L, -1);
   lua_pop(L, 1);
   return want;
 }
 
 /* http_parser("request"|"response"[, limits[, mt]]) -> parser; mt, when
  * given, becomes the metatable of every message table; limits.raw_headers
- * keeps msg.headers_raw.  [-0, +1, e] */
+ * = false drops msg.headers_raw.  [-0, +1, e] */
 static int l_http_parser(lua_State *L) {
   static const char *const kinds[] = {"request", "response", NULL};
   int kind = luaL_checkoption(L, 1, NULL, kinds);
