@@ -16,6 +16,7 @@ local str_gsub = string.gsub
 local str_char = string.char
 local tonumber = tonumber
 local ipairs = ipairs
+local tostring = tostring
 
 local Request = {_pending = ""}   -- decoded body bytes not yet returned
 Request.__index = Request
@@ -47,6 +48,9 @@ local function fill(req)
       req.body_error = {status = ended, reason = reason}
       return nil, reason
     end
+    -- the client stopped sending: what a failing handler answers with
+    req.body_error = ended == "timeout" and {status = 408, reason = "request body not received in time"}
+                     or {status = 400, reason = "request body incomplete (" .. tostring(ended) .. ")"}
     return nil, ended
   end
   if ended then req._done = true end
