@@ -45,7 +45,8 @@ typedef struct eh_watchdog {
   double longest;           /* longest stretch seen without progress */
 } eh_watchdog;
 
-/* A monotonic clock in seconds (pthread_cond_timedwait uses its own). */
+/* A monotonic clock in seconds (the monitor's condition variable waits
+ * on the same clock). */
 static double mono(void) {
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -234,6 +235,16 @@ static int wd_tostring(lua_State *L) {
   return 1;
 }
 
+/* A condition variable whose timed waits use the monotonic clock (the
+ * monitor computes its deadlines on it). */
+static void init_cond(pthread_cond_t *cv) {
+  pthread_condattr_t attr;
+  pthread_condattr_init(&attr);
+  pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+  pthread_cond_init(cv, &attr);
+  pthread_condattr_destroy(&attr);
+}
+
 /* Create the watchdog of this state (once).  [-0, +0, m] */
 static eh_watchdog *openwatchdog(lua_State *L) {
   eh_watchdog *wd = getwatchdog(L);
@@ -243,7 +254,7 @@ static eh_watchdog *openwatchdog(lua_State *L) {
   wd->hub = eh_gethub(L);
   wd->report_ref = LUA_NOREF;
   pthread_mutex_init(&wd->mu, NULL);
-  pthread_cond_init(&wd->cv, NULL);
+  init_cond(&wd->cv);
   ev_prepare_init(&wd->prepare, prepare_cb);
   wd->prepare.data = wd;
   ev_check_init(&wd->check, check_cb);

@@ -7,17 +7,21 @@ local core = require "eventlet.core"
 local collectgarbage = collectgarbage
 local io_open = io.open
 local ipairs = ipairs
-local math_type = math.type
+local math_tointeger = math.tointeger
 local pairs = pairs
 local string_format = string.format
 local tonumber = tonumber
 local tostring = tostring
+local type = type
 
 local _M = {}
 
--- Find a live green thread by id (or accept a GreenThread itself).
+-- Find a live green thread by id (a number, "12", "#12") or accept a
+-- GreenThread itself.
 local function find_thread(id)
-  if math_type(id) == nil and id ~= nil then return id end
+  if type(id) == "userdata" then return id end
+  if id == nil then return nil end
+  id = math_tointeger(tonumber(type(id) == "string" and id:match("^#?(%d+)$") or id))
   for _, info in ipairs(core.threads()) do
     if info.id == id then return info.thread, info end
   end
