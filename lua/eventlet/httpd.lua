@@ -126,11 +126,12 @@ function Server:url()
   return ("%s://%s:%d"):format(self.scheme, host, port)
 end
 
--- Book-keeping called by connection.lua.
+--- Book-keeping called by connection.lua: a connection and its thread.
 function Server:_track(conn, thread)
   self.conns[conn] = thread
 end
 
+--- A connection ended: free its slot, wake the accept loop or stop().
 function Server:_untrack(conn)
   self.conns[conn] = nil
   self.nconns = self.nconns - 1
