@@ -339,6 +339,15 @@ describe("loop lag", function()
     assert.is_false(core.lag_stats().on)
   end)
 
+  it("is switched and read through eventlet.debug", function()
+    local debug = require "eventlet.debug"
+    assert.equal(0.02, debug.switch("loop_lag", 0.02))
+    eventlet.sleep(0.1)
+    assert.is_true(debug.loop_lag().samples >= 2)
+    assert.is_false(debug.switch("loop_lag", false))
+    assert.is_false(debug.loop_lag().on)
+  end)
+
   it("counts parked threads with timers and fd waits", function()
     local a, b = core.socketpair()
     local sleeper = eventlet.spawn(function() eventlet.sleep(5) end)

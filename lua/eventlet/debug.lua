@@ -113,6 +113,21 @@ function _M.hub_blocking_detection(on, resolution)
   return core.watchdog() ~= false
 end
 
+-- [backdoor, issue 8] Loop lag (core.lag_monitor / core.lag_stats, see
+-- docs/backdoor.md): the switch's value is the sampling interval in
+-- seconds, false when off; loop_lag() returns the figures hub() shows.
+if core.lag_monitor then
+  _M.define_switch("loop_lag", function(seconds)
+    if seconds == true then seconds = 0.5 end
+    if seconds ~= nil then core.lag_monitor(seconds) end
+    local stats = core.lag_stats()
+    return stats.on and stats.interval or false
+  end, "sample loop lag every this many seconds (false: off); debug.loop_lag() reads it")
+
+  --- loop_lag() -> {on, interval, samples, last, mean, max, switches_per_s}.
+  function _M.loop_lag() return core.lag_stats() end
+end
+
 -- The value of a switch written in EVENTLET_DEBUG: 1/0, true/false, on/off,
 -- a number, or the string itself.
 local function parse_value(text)
