@@ -99,7 +99,7 @@ end
 function _M.spawn_cmd(cmd)
   local base = os.tmpname()
   local job = {out = base .. ".out", done = base .. ".done", pidfile = base .. ".pid", base = base}
-  os.execute(("(%s > %s 2>&1; echo $? > %s) </dev/null >/dev/null 2>&1 & echo $! > %s")
+  os.execute(("(unset LD_PRELOAD; %s > %s 2>&1; echo $? > %s) </dev/null >/dev/null 2>&1 & echo $! > %s")
     :format(cmd, job.out, job.done, job.pidfile))
   return job
 end

@@ -2,6 +2,7 @@
  * netpair.c -- the limit for bench/net.sh: a plain blocking C client and
  * server over loopback TCP (one connection, no event loop).
  *
+ * Servers given port 0 bind an ephemeral port and print "port=N" first.
  *   netpair echo-server PORT          echo bytes back until EOF
  *   netpair echo-client PORT N SIZE   N round trips of SIZE bytes
  *   netpair bulk-server PORT          read until EOF, then answer "k"
@@ -40,30 +41,26 @@ static struct sockaddr_in loopback(int port) {
 /* Accept one connection on port. */
 static int accept_one(int port) {
   struct sockaddr_in a = loopback(port);
+  socklen_t al = sizeof a;
   int one = 1, l = socket(AF_INET, SOCK_STREAM, 0), c;
   setsockopt(l, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
   if (bind(l, (struct sockaddr *)&a, sizeof a) < 0 || listen(l, 16) < 0) { perror("listen"); exit(1); }
+  getsockname(l, (struct sockaddr *)&a, &al);
+  printf("port=%d\n", ntohs(a.sin_port));
+  fflush(stdout);
   c = accept(l, NULL, NULL);
   close(l);
   setsockopt(c, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
   return c;
 }
 
-/* Connect to port, retrying while the server starts. */
+/* Connect to port (the server is listening: it printed its port). */
 static int connect_to(int port) {
   struct sockaddr_in a = loopback(port);
-  int one = 1, i;
-  for (i = 0; i < 200; i++) {
-    int s = socket(AF_INET, SOCK_STREAM, 0);
-    if (connect(s, (struct sockaddr *)&a, sizeof a) == 0) {
-      setsockopt(s, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-      return s;
-    }
-    close(s);
-    usleep(10000);
-  }
-  perror("connect");
-  exit(1);
+  int one = 1, s = socket(AF_INET, SOCK_STREAM, 0);
+  if (connect(s, (struct sockaddr *)&a, sizeof a) != 0) { perror("connect"); exit(1); }
+  setsockopt(s, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  return s;
 }
 
 /* Write all of buf. */

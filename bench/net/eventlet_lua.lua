@@ -4,29 +4,35 @@
 --   bulk-client PORT BYTES        (clients print "ns=... wall=...")
 --   echo-serve PORT | echo-many PORT CONNS N SIZE   (many connections:
 --   serve() on one side, CONNS clients doing N round trips each)
+-- Servers given port 0 bind an ephemeral port and print "port=N" first.
 local eventlet = require "eventlet"
 local core = require "eventlet.core"
 
 local mode, port = arg[1], tonumber(arg[2])
 local now = core.time
 
+--- Listen on port (0: any), printing "port=N" for bench/net.sh.
+local function listen(backlog)
+  local l = assert(eventlet.listen("127.0.0.1:" .. port, {backlog = backlog}))
+  io.stdout:write("port=", select(2, l:getsockname()), "\n")
+  io.stdout:flush()
+  return l
+end
+
 --- Accept one connection on port.
 local function accept_one()
-  local l = assert(eventlet.listen("127.0.0.1:" .. port))
+  local l = listen()
   local c = assert(l:accept())
   l:close()
   c:setoption("tcp-nodelay", true)
   return c
 end
 
---- Connect to port, retrying while the server starts.
+--- Connect to port (the server is listening: it printed its port).
 local function connect()
-  for _ = 1, 200 do
-    local s = eventlet.connect("127.0.0.1:" .. port)
-    if s then s:setoption("tcp-nodelay", true) return s end
-    eventlet.sleep(0.01)
-  end
-  error("cannot connect")
+  local s = assert(eventlet.connect("127.0.0.1:" .. port))
+  s:setoption("tcp-nodelay", true)
+  return s
 end
 
 if mode == "echo-server" then
@@ -37,7 +43,7 @@ if mode == "echo-server" then
     c:send(line .. "\n")
   end
 elseif mode == "echo-serve" then
-  local l = assert(eventlet.listen("127.0.0.1:" .. port, {backlog = 1024}))
+  local l = listen(1024)
   eventlet.serve(l, function(c)
     c:setoption("tcp-nodelay", true)
     while true do

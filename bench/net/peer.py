@@ -24,12 +24,19 @@ else:
     spawn = gevent.spawn
 
 
-def accept_one():
-    """Accept one connection on port."""
+def listen():
+    """Listen on port (0: any), printing "port=N" for bench/net.sh."""
     l = socket.socket()
     l.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     l.bind(("127.0.0.1", port))
-    l.listen(16)
+    l.listen(1024)
+    print("port=%d" % l.getsockname()[1], flush=True)
+    return l
+
+
+def accept_one():
+    """Accept one connection on port."""
+    l = listen()
     c, _ = l.accept()
     l.close()
     c.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
@@ -37,15 +44,10 @@ def accept_one():
 
 
 def connect():
-    """Connect to port, retrying while the server starts."""
-    for _ in range(200):
-        try:
-            s = socket.create_connection(("127.0.0.1", port))
-            s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-            return s
-        except OSError:
-            sleep(0.01)
-    raise SystemExit("cannot connect")
+    """Connect to port (the server is listening: it printed its port)."""
+    s = socket.create_connection(("127.0.0.1", port))
+    s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    return s
 
 
 if mode == "echo-server":
@@ -56,10 +58,7 @@ if mode == "echo-server":
             break
         c.sendall(data)
 elif mode == "echo-serve":
-    l = socket.socket()
-    l.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    l.bind(("127.0.0.1", port))
-    l.listen(1024)
+    l = listen()
 
     def handle(c):
         """Echo one connection until it closes."""
