@@ -22,6 +22,7 @@
 #define EH_DEADLOCK_LIST 8       /* parked threads named in a deadlock */
 
 static char sentinel_key;
+static char hub_key;  /* the hub in the registry, under this address */
 
 /* The value a park yields when it crosses a user coroutine. */
 void *eh_sentinel(void) { return &sentinel_key; }
@@ -36,7 +37,7 @@ static double monotonic(void) {
 /* Fetch the hub of this Lua state, opened by luaopen_eventlet_core. */
 eh_hub *eh_gethub(lua_State *L) {
   eh_hub *h;
-  lua_getfield(L, LUA_REGISTRYINDEX, EH_HUB_KEY);
+  lua_rawgetp(L, LUA_REGISTRYINDEX, &hub_key);
   h = (eh_hub *)lua_touserdata(L, -1);
   lua_pop(L, 1);
   if (h == NULL) luaL_error(L, "eventlet: the hub is not open");
@@ -76,7 +77,7 @@ static int hub_gc(lua_State *L) {
  * [-0, +0, e] */
 eh_hub *eh_openhub(lua_State *L) {
   eh_hub *h;
-  lua_getfield(L, LUA_REGISTRYINDEX, EH_HUB_KEY);
+  lua_rawgetp(L, LUA_REGISTRYINDEX, &hub_key);
   h = (eh_hub *)lua_touserdata(L, -1);
   lua_pop(L, 1);
   if (h != NULL) return h;
@@ -93,7 +94,7 @@ eh_hub *eh_openhub(lua_State *L) {
    * per pid instead (see process.c). */
   h->loop = ev_loop_new(backend_flags(L));
   if (h->loop == NULL) luaL_error(L, "eventlet: cannot initialise libev");
-  lua_setfield(L, LUA_REGISTRYINDEX, EH_HUB_KEY);
+  lua_rawsetp(L, LUA_REGISTRYINDEX, &hub_key);
   lua_rawgeti(L, LUA_REGISTRYINDEX, LUA_RIDX_MAINTHREAD);
   h->L = lua_tothread(L, -1);
   lua_pop(L, 1);

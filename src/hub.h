@@ -22,7 +22,6 @@
 #include <lauxlib.h>
 
 #define EH_THREAD_MT "eventlet.GreenThread"
-#define EH_HUB_KEY "eventlet.hub"
 
 /* Lifecycle of a green thread. */
 enum eh_state {
