@@ -121,7 +121,7 @@ end
 function _M.kill_cmd(job)
   local p = _M.slurp(job.pidfile)
   if p and p:match("%d") then
-    os.execute("pkill -P " .. p:match("%d+") .. " 2>/dev/null; kill " .. p:match("%d+") .. " 2>/dev/null")
+    os.execute("unset LD_PRELOAD; pkill -P " .. p:match("%d+") .. " 2>/dev/null; kill " .. p:match("%d+") .. " 2>/dev/null")
   end
   for _, f in ipairs{job.out, job.done, job.pidfile, job.base} do os.remove(f) end
 end
