@@ -144,7 +144,8 @@ static void arm(eh_watchdog *wd, unsigned long at) {
   lua_State *co;
   if (t == NULL) return;
   co = t->top ? t->top : t->co;
-  if (co == NULL || lua_gethook(co) != NULL) return;
+  /* still no progress: t is still running (not finished and collected) */
+  if (co == NULL || progress(wd) != at || lua_gethook(co) != NULL) return;
   __atomic_store_n(&wd->armed_at, at, __ATOMIC_RELEASE);
   lua_sethook(co, hook, LUA_MASKCOUNT, 1);
 }
