@@ -52,12 +52,19 @@ typedef struct attach {
 } attach;
 
 static volatile sig_atomic_t interrupted;
+static volatile sig_atomic_t terminated;
 static attach *current;  /* for the libedit line callback */
 
 /* SIGINT: noted, acted on by the loop. */
 static void on_sigint(int sig) {
   (void)sig;
   interrupted = 1;
+}
+
+/* SIGTERM/SIGHUP: end the loop, so the terminal is restored on the way out. */
+static void on_sigterm(int sig) {
+  (void)sig;
+  terminated = 1;
 }
 
 /* Append n bytes to a growing buffer; exits when memory runs out. */
@@ -297,6 +304,7 @@ static int session(attach *a) {
   for (;;) {
     struct pollfd p[2];
     int np = 1, rc;
+    if (terminated) break;
     if (interrupted) handle_interrupt(a);
     if (!a->tty) feed_typed(a);
     p[0].fd = a->fd;
@@ -309,7 +317,10 @@ static int session(attach *a) {
     if (p[0].revents && !read_server(a)) break;
     if (np == 2 && p[1].revents) read_stdin(a);
   }
-  if (a->tty && a->at_prompt) rl_callback_handler_remove();
+  if (a->tty && a->at_prompt) {
+    rl_callback_handler_remove();
+    fputs("\n", stdout);
+  }
   if (!a->synced) {
     fwrite(a->in, 1, a->len, stderr);
     if (getenv("EVENTLET_BACKDOOR_TOKEN") == NULL)
@@ -337,6 +348,9 @@ int eh_attach(const char *progname, const char *addr) {
   memset(&sa, 0, sizeof sa);
   sa.sa_handler = on_sigint;  /* no SA_RESTART: poll returns EINTR */
   sigaction(SIGINT, &sa, NULL);
+  sa.sa_handler = on_sigterm;
+  sigaction(SIGTERM, &sa, NULL);
+  sigaction(SIGHUP, &sa, NULL);
   if (token && *token && (write_all(a.fd, token, strlen(token)) || write_all(a.fd, "\n", 1)))
     return 2;
   if (write_all(a.fd, HELLO, sizeof HELLO - 1) != 0) return 2;
