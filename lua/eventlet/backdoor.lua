@@ -16,6 +16,7 @@ local conn_mod = require "eventlet.backdoor_conn"
 local error = error
 local os_remove = os.remove
 local pairs = pairs
+local pcall = pcall
 local setmetatable = setmetatable
 local tostring = tostring
 local type = type
@@ -145,7 +146,26 @@ local function line_source(conn, session, text)
   end
 end
 
--- Body of a connection's green thread.
+-- Run a REPL session on a connection until it ends.
+local function run_session(self, conn, peer)
+  local opts = self.opts
+  local session = repl.session({
+    write = function(s) conn:write(s) end, env = opts.env,
+    chunkname = "=backdoor", name = "backdoor " .. peer, eval_name = "backdoor eval " .. peer,
+  })
+  conn.on_interrupt = function()
+    if session.running then session:interrupt() else conn:push(false) end
+  end
+  conn.on_abort = function() session:close() end
+  local text = banner(opts)
+  session:out(text)
+  local ok, err = pcall(session.run, session, line_source(conn, session, text))
+  session:close()
+  if not ok then error(err, 0) end
+end
+
+-- Body of a connection's green thread: token, session, and the socket
+-- closed and helpers gone however it ends (even killed).
 local function serve_client(self, sock, peer)
   local opts = self.opts
   local conn = conn_mod.new(sock, {
@@ -154,25 +174,18 @@ local function serve_client(self, sock, peer)
   })
   self.conns[conn] = true
   conn:start()
+  local ok, err = true, nil
   if self.nsessions >= opts.max_sessions then
     conn:write("backdoor: too many sessions\n")
   elseif not opts.token or check_token(conn, opts.token, opts.token_timeout) then
     self.nsessions = self.nsessions + 1
-    local session = repl.session({
-      write = function(s) conn:write(s) end, env = opts.env,
-      chunkname = "=backdoor", name = "backdoor " .. peer, eval_name = "backdoor eval " .. peer,
-    })
-    conn.on_interrupt = function()
-      if session.running then session:interrupt() else conn:push(false) end
-    end
-    conn.on_abort = function() session:close() end
-    local text = banner(opts)
-    session:out(text)
-    session:run(line_source(conn, session, text))
+    ok, err = pcall(run_session, self, conn, peer)
     self.nsessions = self.nsessions - 1
   end
+  if not ok then conn:abort("session failed") end
   conn:finish()
   self.conns[conn] = nil
+  if not ok then error(err, 0) end
 end
 
 -- Whether the program has nothing left but this server (daemon mode).

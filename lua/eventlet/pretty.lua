@@ -5,6 +5,7 @@
 local debug_getinfo = debug.getinfo
 local getmetatable = getmetatable
 local math_type = math.type
+local next = next
 local pairs = pairs
 local rawget = rawget
 local rawlen = rawlen
@@ -87,7 +88,7 @@ end
 -- The keys of t outside its array part 1..n, sorted.
 local function other_keys(t, n)
   local keys = {}
-  for k in pairs(t) do
+  for k in next, t do  -- raw: a debugger shows what is there, not __pairs
     if not (math_type(k) == "integer" and k >= 1 and k <= n) then keys[#keys + 1] = k end
   end
   table_sort(keys, key_less)

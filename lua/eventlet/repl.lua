@@ -114,11 +114,15 @@ function Session:print(...)
   self:out(table_concat(parts, "\t", 1, n) .. "\n")
 end
 
--- Show the results of an evaluation, pretty-printed and tab-separated.
+-- Show the results of an evaluation, pretty-printed and tab-separated
+-- (a value whose metamethods fail is shown by its error).
 function Session:show(r)
   if r.n < 2 then return end
   local parts = {}
-  for i = 2, r.n do parts[i - 1] = pretty.format(r[i]) end
+  for i = 2, r.n do
+    local ok, text = pcall(pretty.format, r[i])
+    parts[i - 1] = ok and text or ("<cannot show: " .. tostring(text) .. ">")
+  end
   self:out(table_concat(parts, "\t") .. "\n")
 end
 
@@ -132,6 +136,10 @@ function Session:evaluate(fn)
   self.running = gt
   local ok, r = pcall(gt.wait, gt)
   self.running = nil
+  if not ok and not gt:dead() then  -- the kill was for us, not the eval
+    core.kill(gt, Interrupted)
+    error(r, 0)
+  end
   if not ok then
     self:out(error_text(r) .. "\n")
   elseif r[1] then
