@@ -13,22 +13,21 @@ local function pid()
 end
 local PID = pid()
 
---- What this process has open: a count and a listing (fd -> target),
--- without the pipe of the listing command itself (the newest pipe).
+local LISTING = os.tmpname()
+
+--- What this process has open: a count and a listing (fd -> target).
+-- The listing is written to a file by os.execute, which (unlike popen)
+-- opens nothing in this process while it runs.
 function _M.fd_count()
-  local p = assert(io.popen("ls -l /proc/" .. PID .. "/fd | awk 'NR>1{print $9, $11}'"))
-  local raw = p:read("a")
-  p:close()
-  local newest = 0
-  for inode in raw:gmatch("pipe:%[(%d+)%]") do newest = math.max(newest, tonumber(inode)) end
-  local lines, n = {}, 0
+  os.execute("ls -l /proc/" .. PID .. "/fd | awk 'NR>1{print $9, $11}' > " .. LISTING)
+  local f = assert(io.open(LISTING))
+  local raw = f:read("a")
+  f:close()
+  local lines = {}
   for line in raw:gmatch("[^\n]+") do
-    if not line:find("pipe:[" .. newest .. "]", 1, true) then
-      n = n + 1
-      lines[#lines + 1] = line
-    end
+    if not line:find(LISTING, 1, true) then lines[#lines + 1] = line end
   end
-  return n, table.concat(lines, "\n")
+  return #lines, table.concat(lines, "\n")
 end
 
 --- Two functions for before_each/after_each: the second fails a test
@@ -120,8 +119,9 @@ end
 --- Stop a background command (its shell and children) and clean up.
 function _M.kill_cmd(job)
   local p = _M.slurp(job.pidfile)
-  if p and p:match("%d") then
-    os.execute("unset LD_PRELOAD; pkill -P " .. p:match("%d+") .. " 2>/dev/null; kill " .. p:match("%d+") .. " 2>/dev/null")
+  local child = p and p:match("%d+")
+  if child then
+    os.execute(("unset LD_PRELOAD; pkill -P %s 2>/dev/null; kill %s 2>/dev/null"):format(child, child))
   end
   for _, f in ipairs{job.out, job.done, job.pidfile, job.base} do os.remove(f) end
 end

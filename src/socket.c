@@ -326,7 +326,11 @@ static int wait_k(lua_State *L, int status, lua_KContext ctx) {
   int slot = s->reader == eh_gethub(L)->current ? EV_READ : EV_WRITE;
   int st = unpark_slot(L, s, slot);
   (void)status;
-  if (slot == EV_READ) { s->rstatus = st; return s->rk(L, LUA_YIELD, s->rctx); }
+  if (slot == EV_READ) {
+    if (st == EH_IO_OK) s->drained = 0;  /* readable now: read at once */
+    s->rstatus = st;
+    return s->rk(L, LUA_YIELD, s->rctx);
+  }
   s->wstatus = st;
   return s->wk(L, LUA_YIELD, s->wctx);
 }
