@@ -8,7 +8,7 @@ CORE="lua5.4 liblua5.4-dev libev-dev libssl-dev node-llhttp lua-cjson
 lua-busted lua-check luarocks cppcheck curl openssl zlib1g-dev pkg-config make gcc
 clang-14 libclang-rt-14-dev
 nginx
-socat libedit-dev tmux"
+socat libedit-dev tmux procps"
 BENCH="python3-eventlet python3-gevent lua-copas lua-socket nginx
 libnginx-mod-http-lua wrk valgrind"
 
