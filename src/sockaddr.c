@@ -105,6 +105,7 @@ static void push_addrstring(lua_State *L, const struct sockaddr *sa, unsigned le
   lua_pop(L, 1);
 }
 
+/* The Lua name of an address family. */
 static const char *family_name(int family) {
   return family == AF_INET ? "inet" : family == AF_INET6 ? "inet6"
          : family == AF_UNIX ? "unix" : "unspec";

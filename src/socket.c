@@ -87,10 +87,12 @@ int eh_sock_pusherror(lua_State *L, eh_sock *s, int status) {
   return 2;
 }
 
+/* The socket at idx, or NULL when it is something else. */
 eh_sock *eh_tosocket(lua_State *L, int idx) {
   return (eh_sock *)luaL_testudata(L, idx, EH_SOCKET_MT);
 }
 
+/* The socket at idx; raises a type error otherwise. */
 eh_sock *eh_checksocket(lua_State *L, int idx) {
   return (eh_sock *)luaL_checkudata(L, idx, EH_SOCKET_MT);
 }
@@ -110,6 +112,7 @@ static void reader_cb(struct ev_loop *loop, ev_io *w, int revents) {
   else stop_watcher(loop, w, &s->ridle);
 }
 
+/* The writer's twin of reader_cb. */
 static void writer_cb(struct ev_loop *loop, ev_io *w, int revents) {
   eh_sock *s = (eh_sock *)w->data;
   (void)revents;

@@ -15,6 +15,7 @@
 
 #include "tls.h"
 
+/* The TLS context at idx; raises a type error otherwise. */
 eh_tls_ctx *eh_checktlsctx(lua_State *L, int idx) {
   return (eh_tls_ctx *)luaL_checkudata(L, idx, EH_TLS_CONTEXT_MT);
 }
@@ -230,7 +231,7 @@ static int ctx_tostring(lua_State *L) {
   return 1;
 }
 
-/* Sessions: __gc frees, __tostring names.  */
+/* __gc/__close of a session: free it once.  */
 static int session_gc(lua_State *L) {
   SSL_SESSION **p = (SSL_SESSION **)luaL_checkudata(L, 1, EH_TLS_SESSION_MT);
   SSL_SESSION_free(*p);
@@ -238,6 +239,7 @@ static int session_gc(lua_State *L) {
   return 0;
 }
 
+/* __tostring of a session: "tls.session: 0x...". */
 static int session_tostring(lua_State *L) {
   SSL_SESSION **p = (SSL_SESSION **)luaL_checkudata(L, 1, EH_TLS_SESSION_MT);
   lua_pushfstring(L, "tls.session: %p", (void *)*p);

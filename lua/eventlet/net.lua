@@ -190,7 +190,7 @@ local function report(opts, err, addr)
   io_stderr:write("eventlet.serve: ", tostring(addr), ": ", tostring(err), "\n")
 end
 
---- Is err the StopServe marker (raised bare or wrapped by a traceback)?
+--- Is err the StopServe marker?
 local function is_stop(err) return err == StopServe end
 
 --- serve(sock, handler[, opts]): accept forever, calling
