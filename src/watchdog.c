@@ -13,12 +13,17 @@
  * next instruction, removes itself and logs the thread's name and Lua
  * traceback (to a Lua reporter when one is set, stderr otherwise), or
  * raises when asked to.  The switch path pays nothing: it only bumps a
- * counter that already exists.
+ * counter that already exists.  Time is measured on the hub thread's own
+ * clock: wall time minus the time the kernel kept it waiting for a CPU
+ * (run_delay in /proc/self/task/TID/schedstat), so a loaded machine is
+ * not mistaken for a thread that does not yield.
  */
 #include <pthread.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "watchdog.h"
 
@@ -40,7 +45,8 @@ typedef struct eh_watchdog {
   int polling;              /* atomic: the loop is in its poll */
   unsigned long ticks;      /* atomic: loop passes seen by check */
   unsigned long armed_at;   /* atomic: progress when the hook was set */
-  double stuck_since;       /* when progress stopped (monitor clock) */
+  double stuck_since;       /* when progress stopped (hub_clock) */
+  char schedstat[64];       /* /proc/self/task/<hub tid>/schedstat */
   unsigned long fired;      /* reports made */
   double longest;           /* longest stretch seen without progress */
 } eh_watchdog;
@@ -51,6 +57,24 @@ static double mono(void) {
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
   return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+/* Seconds the hub thread has spent waiting for a CPU (run_delay in its
+ * schedstat; 0 where the kernel does not keep it). */
+static double run_delay(eh_watchdog *wd) {
+  FILE *f = fopen(wd->schedstat, "r");
+  unsigned long long cpu = 0, delay = 0;
+  if (f == NULL) return 0;
+  if (fscanf(f, "%llu %llu", &cpu, &delay) != 2) delay = 0;
+  fclose(f);
+  return (double)delay * 1e-9;
+}
+
+/* The watchdog's clock: monotonic time minus the time the OS kept the hub
+ * thread off the CPU, so a loaded machine is not mistaken for a thread
+ * that does not yield. */
+static double hub_clock(eh_watchdog *wd) {
+  return mono() - run_delay(wd);
 }
 
 /* The progress count: resumes plus loop passes.  Read from the monitor
@@ -126,7 +150,7 @@ static void hook(lua_State *L, lua_Debug *ar) {
       progress(wd) != __atomic_load_n(&wd->armed_at, __ATOMIC_ACQUIRE))
     return;  /* it yielded meanwhile: stale */
   t = wd->hub->current;
-  snprintf(ran, sizeof ran, "%.2f", mono() - wd->stuck_since);
+  snprintf(ran, sizeof ran, "%.2f", hub_clock(wd) - wd->stuck_since);
   wd->fired++;
   push_label(L, t);
   lua_pushfstring(L, "blocking: %s has run %s s without yielding",
@@ -154,7 +178,7 @@ static void arm(eh_watchdog *wd, unsigned long at) {
 static void *monitor(void *arg) {
   eh_watchdog *wd = (eh_watchdog *)arg;
   unsigned long last = progress(wd);
-  double since = mono();
+  double since = hub_clock(wd);
   int reported = 0;
   pthread_mutex_lock(&wd->mu);
   while (!wd->stop) {
@@ -168,7 +192,7 @@ static void *monitor(void *arg) {
     pthread_cond_timedwait(&wd->cv, &wd->mu, &ts);
     if (wd->stop) break;
     p = progress(wd);
-    now = mono();
+    now = hub_clock(wd);
     if (p != last || __atomic_load_n(&wd->polling, __ATOMIC_RELAXED)) {
       if (reported && now - since > wd->longest) wd->longest = now - since;
       last = p; since = now; reported = 0;
@@ -204,6 +228,8 @@ static void stop(eh_watchdog *wd) {
 static int start(eh_watchdog *wd) {
   int rc;
   __atomic_store_n(&wd->polling, 0, __ATOMIC_RELAXED);
+  snprintf(wd->schedstat, sizeof wd->schedstat, "/proc/self/task/%ld/schedstat",
+           (long)syscall(SYS_gettid));
   ev_prepare_start(wd->hub->loop, &wd->prepare);
   ev_unref(wd->hub->loop);
   ev_check_start(wd->hub->loop, &wd->check);

@@ -221,19 +221,52 @@ end
 --   keep the program running), max_line, output_limit, output_timeout,
 --   token_timeout, max_sessions
 -- @return server, or nil, err
-function _M.listen(addr, opts)
+-- The options with their defaults filled in.
+local function options(opts)
   local o = {}
   for k, v in pairs(DEFAULTS) do o[k] = v end
   for k, v in pairs(opts or {}) do o[k] = v end
+  return o
+end
+
+-- A server record around a listening socket (nil for a lone connection).
+local function new_server(sock, where, o)
+  return setmetatable({sock = sock, addr = where, opts = o, conns = {},
+                       nsessions = 0, closed = false}, Server)
+end
+
+function _M.listen(addr, opts)
+  local o = options(opts)
   local sock, where = bind_listen(addr, o)
   if not sock then return nil, where end
-  local self = setmetatable({sock = sock, addr = where, opts = o, conns = {},
-                             nsessions = 0, closed = false}, Server)
+  local self = new_server(sock, where, o)
   if o.daemon then sock:settimeout(1) end
   self.thread = core.spawn(accept_loop, self)
   self.thread:name("backdoor listener " .. where)
   core.lag_monitor()
   return self
+end
+
+--- eventlet's backdoor_server(sock[, locals]): serve sessions on a socket
+-- that is already listening, in the calling thread, until it is closed.
+-- (No loopback check: the caller chose the socket.)
+function _M.backdoor_server(sock, env)
+  local host, port = sock:getsockname()
+  local self = new_server(sock, port and (host .. ":" .. port) or tostring(host), options({env = env}))
+  self.thread = core.getcurrent()
+  accept_loop(self)
+end
+
+--- eventlet's backdoor(conn[, addr[, locals]]) (also the 2007 form
+-- backdoor({conn, addr}, locals)): run one session on a connected socket,
+-- in the calling thread -- a handler for eventlet.serve.
+function _M.backdoor(conn, addr, env)
+  if type(conn) == "table" then
+    conn, addr, env = conn[1], conn[2], addr
+  end
+  if type(addr) == "table" then addr, env = nil, addr end
+  local self = new_server(nil, "connection", options({env = env}))
+  serve_client(self, conn, tostring(addr or "client"))
 end
 
 --- Stop listening and end every open session.
