@@ -8,6 +8,7 @@
 #
 #   BENCH_RUNS=5 BENCH_PEER_RUNS=3   runs per program (median is kept)
 #   BENCH_SCALE=10                   divide iteration counts (a quick look)
+#   BENCH_AREA_TIMEOUT=400           seconds before a hung area is stopped
 set -u
 cd "$(dirname "$0")/.." || exit 1
 BENCH_TMP=$(mktemp -d "${TMPDIR:-/tmp}/bench.XXXXXX")
@@ -39,7 +40,12 @@ rows="$BENCH_TMP/rows"
 start=$(date +%s)
 for f in $areas; do
   [ -f "$f" ] || { echo "bench: no such area: $f" >&2; exit 2; }
-  sh "$f" >>"$rows" || echo "bench: $f exited with $?" >&2
+  # An area that hangs must not hang `make bench`: its whole process group
+  # goes after BENCH_AREA_TIMEOUT seconds (the rows it printed stay).
+  timeout -k 10 "${BENCH_AREA_TIMEOUT:-400}" sh "$f" >>"$rows"
+  rc=$?
+  [ "$rc" = 124 ] && echo "bench: $f ran out of time (BENCH_AREA_TIMEOUT)" >&2
+  [ "$rc" != 0 ] && [ "$rc" != 124 ] && echo "bench: $f exited with $rc" >&2
 done
 
 # Print the rows as an aligned table; as Markdown when $1 = md.
