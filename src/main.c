@@ -272,7 +272,8 @@ static int run_repl(lua_State *L) {
   return docall(L, 0, 0);
 }
 
-/* Start the backdoor of --backdoor ADDR (eventlet.backdoor.host_start). */
+/* Start the backdoor of --backdoor ADDR (eventlet.backdoor.host_start,
+ * which returns nil and a message when it cannot listen). */
 static int start_backdoor(lua_State *L, const char *addr) {
   int status;
   lua_getglobal(L, "require");
@@ -281,7 +282,13 @@ static int start_backdoor(lua_State *L, const char *addr) {
   lua_getfield(L, -1, "host_start");
   lua_remove(L, -2);
   lua_pushstring(L, addr);
-  return docall(L, 1, 0);
+  if ((status = docall(L, 1, 2)) != LUA_OK) return status;
+  if (lua_isnil(L, -2)) {
+    message(lua_tostring(L, -1));
+    status = LUA_ERRRUN;
+  }
+  lua_pop(L, 2);
+  return status;
 }
 
 /* Body of the main green thread: options, script, interactive mode.
@@ -292,8 +299,8 @@ static int host_main(lua_State *L) {
   int status = LUA_OK;
   if (o->version) print_version();
   if (!o->noenv) status = run_init(L);
-  if (status == LUA_OK) status = run_options(L, argv, o->script);
   if (status == LUA_OK && o->backdoor) status = start_backdoor(L, o->backdoor);
+  if (status == LUA_OK) status = run_options(L, argv, o->script);
   if (status == LUA_OK && o->script)
     status = run_script(L, argv[o->script]);
   if (status != LUA_OK) goto done;

@@ -286,10 +286,12 @@ end
 --- Start the backdoor of `eventlet-lua --backdoor ADDR`: a daemon
 -- server (it does not keep the program alive by itself, only its open
 -- sessions do), token from EVENTLET_BACKDOOR_TOKEN, address on stderr.
+-- Returns the server, or nil and a message for the host to print.
 function _M.host_start(addr)
   local token = os.getenv("EVENTLET_BACKDOOR_TOKEN")
-  local server, err = _M.listen(addr, {daemon = true, token = token ~= "" and token or nil})
-  if not server then error("backdoor: " .. err, 0) end
+  local ok, server, err = pcall(_M.listen, addr, {daemon = true, token = token ~= "" and token or nil})
+  if not ok then return nil, "backdoor: " .. tostring(server):gsub("^.-backdoor%.listen: ", "") end
+  if not server then return nil, "backdoor: " .. err .. " (" .. tostring(addr) .. ")" end
   io.stderr:write("eventlet-lua: backdoor listening on ", server.addr, "\n")
   return server
 end
