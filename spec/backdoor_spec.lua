@@ -38,9 +38,9 @@ local function eval(sock, line)
   return (out:gsub(">* $", ""))
 end
 
--- Wait (up to 5 s) until pred() holds.
-local function eventually(pred)
-  local deadline = core.now() + 5
+-- Wait (up to `limit` seconds, default 5) until pred() holds.
+local function eventually(pred, limit)
+  local deadline = core.now() + (limit or 5)
   while not pred() do
     if core.now() > deadline then return false end
     core.sleep(0.01)
@@ -176,7 +176,8 @@ describe("backdoor over TCP", function()
     c:setoption("rcvbuf", 4096)
     assert(c:send("while true do print(('x'):rep(1000)) end\n"))
     assert.is_true(eventually(function() return next(server.conns) ~= nil end))
-    assert.is_true(eventually(function() return next(server.conns) == nil end))
+    -- the kernel's socket buffers fill first: slow under valgrind
+    assert.is_true(eventually(function() return next(server.conns) == nil end, 25))
     local before = ticks
     eventlet.sleep(0.1)
     assert.is_true(ticks > before)
