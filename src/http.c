@@ -205,15 +205,15 @@ static int on_url(llhttp_t *p, const char *at, size_t n) {
 static int on_header_field(llhttp_t *p, const char *at, size_t n) {
   eh_http *h = (eh_http *)p->data;
   size_t i;
-  if (h->phase != EH_HTTP_PHASE_HEAD) {  /* a trailer: counted, dropped */
-    h->body_seen += n;
-    return h->body_seen > h->lim.body ? -1 : 0;
-  }
   for (i = 0; i < n; i++)
     if (!tchar[(unsigned char)at[i]]) {
       fail(h, 400, "invalid header field name");
       return -1;
     }
+  if (h->phase != EH_HTTP_PHASE_HEAD) {  /* a trailer: counted, dropped */
+    h->body_seen += n;
+    return h->body_seen > h->lim.body ? -1 : 0;
+  }
   if (h->field == NULL) h->field = at;
   h->field_len = (size_t)(at + n - h->field);
   return 0;
@@ -249,6 +249,10 @@ static int on_header_value_complete(llhttp_t *p) {
   lua_State *L = h->L;
   size_t vlen = h->value_len;
   if (h->phase != EH_HTTP_PHASE_HEAD) return 0;
+  if (h->field_len == 0) {   /* ": value" (lenient llhttp lets it through) */
+    fail(h, 400, "invalid header field name");
+    return -1;
+  }
   while (vlen > 0 && (h->value[vlen - 1] == ' ' || h->value[vlen - 1] == '\t')) vlen--;
   lua_pushlstring(L, h->value ? h->value : "", vlen);
   if (h->raw_idx) {
@@ -305,6 +309,17 @@ static int on_body(llhttp_t *p, const char *at, size_t n) {
   return 0;
 }
 
+/* A chunk announcing more than max_body allows is refused at its size
+ * line, before its bytes arrive. */
+static int on_chunk_header(llhttp_t *p) {
+  eh_http *h = (eh_http *)p->data;
+  if (h->body_seen > h->lim.body || p->content_length > h->lim.body - h->body_seen) {
+    fail(h, 413, "request body too large");
+    return -1;
+  }
+  return 0;
+}
+
 /* End of the message: pause so what follows stays unread. */
 static int on_message_complete(llhttp_t *p) {
   eh_http *h = (eh_http *)p->data;
@@ -320,6 +335,7 @@ static llhttp_settings_t settings = {
   .on_header_value_complete = on_header_value_complete,
   .on_headers_complete = on_headers_complete,
   .on_body = on_body,
+  .on_chunk_header = on_chunk_header,
   .on_message_complete = on_message_complete,
 };
 
@@ -374,6 +390,9 @@ static int set_target(lua_State *L, eh_http *h, int msg) {
   size_t n = h->url_len, plen;
   int k = h->keys_idx;
   if (u == NULL) return fail(h, 400, "missing request target");
+  for (plen = 0; plen < n; plen++)   /* lenient llhttp takes TAB and FF */
+    if ((unsigned char)u[plen] <= ' ' || u[plen] == 0x7f)
+      return fail(h, 400, "invalid byte in request target");
   lua_pushlstring(L, u, n);
   set_key(L, msg, k, EH_HTTP_K_RAW_PATH);
   if (n > 7 && (strncmp(u, "http://", 7) == 0 || strncmp(u, "https://", 8) == 0)) {
@@ -471,7 +490,7 @@ static int llhttp_failure(eh_http *h, llhttp_errno_t err) {
 static int well_formed_version(const char *buf, size_t len) {
   const char *cr = (const char *)memchr(buf, '\r', len);
   const char *v;
-  if (cr == NULL || cr - buf < 8) return 0;
+  if (cr == NULL || cr - buf < 8 || (size_t)(cr - buf) + 1 >= len || cr[1] != '\n') return 0;
   v = cr - 8;
   return memcmp(v, "HTTP/", 5) == 0 && isdigit((unsigned char)v[5]) && v[6] == '.' &&
          isdigit((unsigned char)v[7]);
