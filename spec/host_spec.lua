@@ -44,6 +44,13 @@ describe("the eventlet-lua host", function()
     assert.equal("child\nmain\n", out)
   end)
 
+  it("runs the main chunk and -e yieldable (no nested loops)", function()
+    local path = script("print(coroutine.isyieldable(), require('eventlet').core.stats().depth)")
+    local out = sh(HOST .. " -e 'print(coroutine.isyieldable())' " .. path)
+    os.remove(path)
+    assert.equal("true\ntrue\t1\n", out)
+  end)
+
   it("waits for spawned threads before exiting", function()
     local out, status = sh(HOST .. " -e 'local e = require \"eventlet\"; " ..
       "e.spawn(function() e.sleep(0.05); print(\"late\") end); print(\"main done\")'")

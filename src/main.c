@@ -171,148 +171,191 @@ static int msghandler(lua_State *L) {
   return 1;
 }
 
-/* Call the function under msghandler with n args; report a failure. */
-static int docall(lua_State *L, int narg, int nres) {
-  int base = lua_gettop(L) - narg, status;
-  lua_pushcfunction(L, msghandler);
-  lua_insert(L, base);
-  status = lua_pcall(L, narg, nres, base);
-  lua_remove(L, base);
-  if (status != LUA_OK) {
-    message(lua_tostring(L, -1));
-    lua_pop(L, 1);
-  }
-  return status;
-}
-
-/* Run LUA_INIT_5_4 or LUA_INIT: "@file" or a chunk of code. */
-static int run_init(lua_State *L) {
-  const char *name = "=LUA_INIT_" LUA_VERSION_MAJOR "_" LUA_VERSION_MINOR;
-  const char *init = getenv(name + 1);
-  if (init == NULL) { name = "=LUA_INIT"; init = getenv(name + 1); }
-  if (init == NULL) return LUA_OK;
-  if (init[0] == '@') {
-    if (luaL_loadfile(L, init + 1) != LUA_OK) goto failed;
-  } else if (luaL_loadbuffer(L, init, strlen(init), name) != LUA_OK) {
-    goto failed;
-  }
-  return docall(L, 0, 0);
-failed:
+/* Report a chunk that failed to load (syntax error, missing file) the way
+ * lua(1) does, without a traceback; returns -1. */
+static int report_load(lua_State *L) {
   message(lua_tostring(L, -1));
   lua_pop(L, 1);
-  return LUA_ERRSYNTAX;
-}
-
-/* Run the -e and -l options in order, before the script. */
-static int run_options(lua_State *L, char **argv, int script) {
-  int i, last = script ? script : INT_MAX;
-  for (i = 1; i < last && argv[i] != NULL; i++) {
-    const char *a = argv[i], *extra;
-    if (a[0] != '-' || (a[1] != 'e' && a[1] != 'l')) continue;
-    extra = a[2] ? a + 2 : argv[++i];
-    if (a[1] == 'e') {
-      if (luaL_loadbuffer(L, extra, strlen(extra), "=(command line)") != LUA_OK) {
-        message(lua_tostring(L, -1));
-        return LUA_ERRSYNTAX;
-      }
-      if (docall(L, 0, 0) != LUA_OK) return LUA_ERRRUN;
-    } else {
-      const char *eq = strchr(extra, '=');
-      const char *global = extra, *mod = extra;
-      if (eq) { global = lua_pushlstring(L, extra, (size_t)(eq - extra)); mod = eq + 1; }
-      lua_getglobal(L, "require");
-      lua_pushstring(L, mod);
-      if (docall(L, 1, 1) != LUA_OK) return LUA_ERRRUN;
-      lua_setglobal(L, global);
-      if (eq) lua_pop(L, 1);
-    }
-  }
-  return LUA_OK;
-}
-
-/* Load and call the script (or stdin) with its arguments from `arg`. */
-static int run_script(lua_State *L, const char *fname) {
-  int n, i, status;
-  if (fname != NULL && strcmp(fname, "-") == 0) fname = NULL;
-  status = luaL_loadfile(L, fname);
-  if (status != LUA_OK) {
-    message(lua_tostring(L, -1));
-    lua_pop(L, 1);
-    return status;
-  }
-  if (lua_getglobal(L, "arg") != LUA_TTABLE)
-    return luaL_error(L, "'arg' is not a table");
-  n = (int)luaL_len(L, -1);
-  luaL_checkstack(L, n + 3, "too many arguments to script");
-  for (i = 1; i <= n; i++) lua_rawgeti(L, -i, i);
-  lua_remove(L, -i);
-  return docall(L, n, 0);
+  return -1;
 }
 
 /* Print the version banner. */
 static void print_version(void) {
-  lua_writestring(PROGNAME " " "0.1.0", strlen(PROGNAME " 0.1.0"));
+  char v[32];
+  lua_writestring(PROGNAME " 0.1.0", strlen(PROGNAME " 0.1.0"));
   lua_writestring(" (" LUA_RELEASE ", libev ", strlen(" (" LUA_RELEASE ", libev "));
-  {
-    char v[32];
-    snprintf(v, sizeof v, "%d.%d)", ev_version_major(), ev_version_minor());
-    lua_writestring(v, strlen(v));
-  }
+  snprintf(v, sizeof v, "%d.%d)", ev_version_major(), ev_version_minor());
+  lua_writestring(v, strlen(v));
   lua_writeline();
 }
 
-/* Run the interactive loop of eventlet.repl (it reads through the hub). */
-static int run_repl(lua_State *L) {
-  int status;
-  lua_getglobal(L, "require");
-  lua_pushliteral(L, "eventlet.repl");
-  if ((status = docall(L, 1, 1)) != LUA_OK) return status;
-  lua_getfield(L, -1, "run");
-  lua_remove(L, -2);
-  return docall(L, 0, 0);
+/* What the main green thread does, in order: one step per option, then
+ * the script, then interactive mode.  Each step is one protected call
+ * made with lua_pcallk, so a script's top level is yieldable like any
+ * green thread (no nested loops for its waits). */
+enum step_kind { S_INIT, S_BACKDOOR, S_EXEC, S_LIB, S_SCRIPT, S_VERSION, S_REPL };
+
+typedef struct step {
+  int kind;
+  const char *arg;   /* code, module ("g=mod"), script name, address */
+} step;
+
+typedef struct plan {
+  int n;
+  step steps[1];     /* n of them */
+} plan;
+
+/* Stack slots of host_main: the message handler, then the plan. */
+#define MSGH_SLOT 1
+#define PLAN_SLOT 2
+
+/* Add a step to the plan. */
+static void add_step(plan *p, int kind, const char *arg) {
+  p->steps[p->n].kind = kind;
+  p->steps[p->n].arg = arg;
+  p->n++;
 }
 
-/* Start the backdoor of --backdoor ADDR (eventlet.backdoor.host_start,
- * which returns nil and a message when it cannot listen). */
-static int start_backdoor(lua_State *L, const char *addr) {
-  int status;
-  lua_getglobal(L, "require");
-  lua_pushliteral(L, "eventlet.backdoor");
-  if ((status = docall(L, 1, 1)) != LUA_OK) return status;
-  lua_getfield(L, -1, "host_start");
-  lua_remove(L, -2);
-  lua_pushstring(L, addr);
-  if ((status = docall(L, 1, 2)) != LUA_OK) return status;
-  if (lua_isnil(L, -2)) {
-    message(lua_tostring(L, -1));
-    status = LUA_ERRRUN;
+/* Lay out the steps lua(1) would take for these options. */
+static void make_plan(plan *p, const options *o, char **argv) {
+  int i, last = o->script ? o->script : INT_MAX;
+  const char *init = getenv("LUA_INIT_" LUA_VERSION_MAJOR "_" LUA_VERSION_MINOR);
+  if (o->version) add_step(p, S_VERSION, NULL);
+  if (init == NULL) init = getenv("LUA_INIT");
+  if (!o->noenv && init != NULL) add_step(p, S_INIT, init);
+  if (o->backdoor) add_step(p, S_BACKDOOR, o->backdoor);
+  for (i = 1; i < last && argv[i] != NULL; i++) {
+    const char *a = argv[i];
+    if (a[0] != '-') continue;
+    if (long_option(a)) { i++; continue; }
+    if (a[1] != 'e' && a[1] != 'l') continue;
+    add_step(p, a[1] == 'e' ? S_EXEC : S_LIB, a[2] ? a + 2 : argv[++i]);
   }
-  lua_pop(L, 2);
-  return status;
-}
-
-/* Body of the main green thread: options, script, interactive mode.
- * Upvalue: a light userdata with the options; argv comes in arg. */
-static int host_main(lua_State *L) {
-  options *o = (options *)lua_touserdata(L, lua_upvalueindex(1));
-  char **argv = (char **)lua_touserdata(L, lua_upvalueindex(2));
-  int status = LUA_OK;
-  if (o->version) print_version();
-  if (!o->noenv) status = run_init(L);
-  if (status == LUA_OK && o->backdoor) status = start_backdoor(L, o->backdoor);
-  if (status == LUA_OK) status = run_options(L, argv, o->script);
-  if (status == LUA_OK && o->script)
-    status = run_script(L, argv[o->script]);
-  if (status != LUA_OK) goto done;
+  if (o->script) add_step(p, S_SCRIPT, argv[o->script]);
   if (o->interactive) {
-    status = run_repl(L);
+    add_step(p, S_REPL, NULL);
   } else if (o->script == 0 && !o->has_e && !o->version) {
-    if (isatty(0)) { print_version(); status = run_repl(L); }
-    else status = run_script(L, NULL);  /* not a tty: run stdin */
+    if (isatty(0)) { add_step(p, S_VERSION, NULL); add_step(p, S_REPL, NULL); }
+    else add_step(p, S_SCRIPT, "-");  /* not a tty: run stdin */
   }
-done:
-  lua_pushboolean(L, status == LUA_OK);
+}
+
+/* Load LUA_INIT: "@file" or a chunk of code. */
+static int load_init(lua_State *L, const char *init) {
+  if (init[0] == '@') return luaL_loadfile(L, init + 1);
+  return luaL_loadbuffer(L, init, strlen(init), "=LUA_INIT");
+}
+
+/* Push the function and arguments of a step; returns the number of
+ * arguments, or -1 after reporting a load error.  *nres: results kept. */
+static int prepare(lua_State *L, const step *s, int *nres) {
+  int status = LUA_OK, n = 0, i;
+  *nres = 0;
+  switch (s->kind) {
+    case S_INIT: status = load_init(L, s->arg); break;
+    case S_EXEC:
+      status = luaL_loadbuffer(L, s->arg, strlen(s->arg), "=(command line)");
+      break;
+    case S_LIB: {
+      const char *eq = strchr(s->arg, '=');
+      lua_getglobal(L, "require");
+      lua_pushstring(L, eq ? eq + 1 : s->arg);
+      *nres = 1;
+      return 1;
+    }
+    case S_BACKDOOR:
+      status = luaL_loadstring(L, "return require('eventlet.backdoor').host_start(...)");
+      lua_pushstring(L, s->arg);
+      *nres = 2;
+      return status == LUA_OK ? 1 : (lua_pop(L, 1), report_load(L));
+    case S_REPL:
+      status = luaL_loadstring(L, "return require('eventlet.repl').run()");
+      break;
+    case S_SCRIPT:
+      status = luaL_loadfile(L, strcmp(s->arg, "-") == 0 ? NULL : s->arg);
+      if (status != LUA_OK) break;
+      if (lua_getglobal(L, "arg") != LUA_TTABLE) { lua_pop(L, 1); return 0; }
+      n = (int)luaL_len(L, -1);
+      luaL_checkstack(L, n + 3, "too many arguments to script");
+      for (i = 1; i <= n; i++) lua_rawgeti(L, -i, i);
+      lua_remove(L, -(n + 1));
+      return n;
+  }
+  return status == LUA_OK ? n : report_load(L);
+}
+
+/* After a step's call: report its error, or use its results.  Returns
+ * whether the plan goes on. */
+static int finish(lua_State *L, const step *s, int status) {
+  if (status != LUA_OK) {
+    message(lua_tostring(L, -1));
+    lua_pop(L, 1);
+    return 0;
+  }
+  if (s->kind == S_LIB) {
+    const char *eq = strchr(s->arg, '=');
+    if (eq) {
+      lua_pushlstring(L, s->arg, (size_t)(eq - s->arg));
+      lua_insert(L, -2);
+      lua_setglobal(L, lua_tostring(L, -2));
+      lua_pop(L, 1);
+    } else {
+      lua_setglobal(L, s->arg);
+    }
+  } else if (s->kind == S_BACKDOOR) {
+    int ok = !lua_isnil(L, -2);
+    if (!ok) message(lua_tostring(L, -1));
+    lua_pop(L, 2);
+    return ok;
+  }
   return 1;
+}
+
+/* The plan's end: the main thread returns whether every step succeeded. */
+static int plan_done(lua_State *L, int ok) {
+  lua_settop(L, 0);
+  lua_pushboolean(L, ok);
+  return 1;
+}
+
+static int plan_k(lua_State *L, int status, lua_KContext ctx);
+
+/* Run the plan from step i on; a step that yields comes back in plan_k. */
+static int run_plan(lua_State *L, int i) {
+  plan *p = (plan *)lua_touserdata(L, PLAN_SLOT);
+  for (; i < p->n; i++) {
+    const step *s = &p->steps[i];
+    int nres, nargs;
+    if (s->kind == S_VERSION) { print_version(); continue; }
+    if ((nargs = prepare(L, s, &nres)) < 0) return plan_done(L, 0);
+    if (!finish(L, s, lua_pcallk(L, nargs, nres, MSGH_SLOT, i, plan_k)))
+      return plan_done(L, 0);
+  }
+  return plan_done(L, 1);
+}
+
+/* Continuation of a step that yielded: finish it and go on. */
+static int plan_k(lua_State *L, int status, lua_KContext ctx) {
+  plan *p = (plan *)lua_touserdata(L, PLAN_SLOT);
+  if (!finish(L, &p->steps[ctx], status == LUA_YIELD ? LUA_OK : status))
+    return plan_done(L, 0);
+  return run_plan(L, (int)ctx + 1);
+}
+
+/* Body of the main green thread.  Upvalues: the options and argv, as
+ * light userdata.  Returns true when every step succeeded. */
+static int host_main(lua_State *L) {
+  const options *o = (const options *)lua_touserdata(L, lua_upvalueindex(1));
+  char **argv = (char **)lua_touserdata(L, lua_upvalueindex(2));
+  int argc = 0;
+  plan *p;
+  while (argv[argc]) argc++;
+  lua_settop(L, 0);
+  lua_pushcfunction(L, msghandler);                           /* MSGH_SLOT */
+  p = (plan *)lua_newuserdatauv(L, sizeof *p + (size_t)(argc + 4) * sizeof(step), 0);
+  p->n = 0;                                                   /* PLAN_SLOT */
+  make_plan(p, o, argv);
+  return run_plan(L, 0);
 }
 
 /* Everything that runs with the Lua state open; returns the exit status. */
