@@ -335,12 +335,17 @@ describe("blocking watchdog", function()
     local gt = eventlet.spawn(spin, 0.5)
     gt:name("spinner")
     gt:wait()
-    assert.equal(1, #reports)
+    -- On a loaded machine another thread may stall too and be reported;
+    -- the spinner must be reported exactly once, with name and traceback.
+    local mine = {}
+    for _, r in ipairs(reports) do
+      if r[2] == gt then mine[#mine + 1] = r[1] end
+    end
+    assert.equal(1, #mine)
     assert.matches("^blocking: green thread #%d+ %(spinner%) has run [%d.]+ s without yielding\n"
-                   .. "stack traceback:\n.*spec/backdoor_spec%.lua:%d+: in function", reports[1][1])
-    assert.equal(gt, reports[1][2])
+                   .. "stack traceback:\n.*spec/backdoor_spec%.lua:%d+: in function", mine[1])
     local state = core.watchdog()
-    assert.equal(1, state.fired)
+    assert.equal(#reports, state.fired)
     assert.equal(0.1, state.threshold)
   end)
 

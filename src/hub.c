@@ -36,7 +36,8 @@ static double monotonic(void) {
 
 /* Fetch the hub of this Lua state, opened by luaopen_eventlet_core. */
 eh_hub *eh_gethub(lua_State *L) {
-  eh_hub *h;
+  eh_hub *h = *(eh_hub **)lua_getextraspace(L);
+  if (h != NULL) return h;
   lua_rawgetp(L, LUA_REGISTRYINDEX, &hub_key);
   h = (eh_hub *)lua_touserdata(L, -1);
   lua_pop(L, 1);
@@ -98,6 +99,8 @@ eh_hub *eh_openhub(lua_State *L) {
   lua_rawgeti(L, LUA_REGISTRYINDEX, LUA_RIDX_MAINTHREAD);
   h->L = lua_tothread(L, -1);
   lua_pop(L, 1);
+  *(eh_hub **)lua_getextraspace(h->L) = h;  /* copied into new threads */
+  *(eh_hub **)lua_getextraspace(L) = h;
   h->loop_L = h->L;
   h->print_errors = 1;
   h->onerror_ref = LUA_NOREF;
@@ -290,8 +293,7 @@ static void resume(lua_State *L, eh_hub *h, eh_thread *t) {
   t->state = EH_DEAD;
   h->live--;
   lua_rawgeti(L, LUA_REGISTRYINDEX, h->live_ref);
-  lua_pushnil(L);
-  lua_rawsetp(L, -2, t);
+  luaL_unref(L, -1, t->ref);
   lua_pop(L, 1);
 }
 

@@ -54,7 +54,8 @@ enum {
   EH_UV_WHAT,       /* what it waits on (string), for introspection */
   EH_UV_CANCEL,     /* a fired Timeout (sticky) or a kill error (once) */
   EH_UV_EXTRA,      /* lazily created table: name, links, waiters, locals */
-  EH_UV_COUNT = EH_UV_EXTRA
+  EH_UV_WAITER,     /* the first thread in :wait() for this one */
+  EH_UV_COUNT = EH_UV_WAITER
 };
 
 typedef struct eh_hub eh_hub;
@@ -73,6 +74,8 @@ struct eh_thread {
   unsigned long switches; /* times resumed */
   unsigned id;
   unsigned seq;           /* wait generation: bumped by every park */
+  unsigned waiter_seq;    /* park number of EH_UV_WAITER's wait */
+  int ref;                /* key of the GreenThread in the live table */
   int nwake;              /* values waiting to be delivered on resume */
   int nres;               /* results kept on a finished thread's stack */
   int what_fd;            /* fd of a C-level wait, or -1 */

@@ -13,13 +13,22 @@
 #define GREENLET_EXIT_KEY "eventlet.GreenletExit"
 
 /* Return the record of the GreenThread at idx, or NULL. */
+static const void *thread_mt;  /* the metatable, to check without a lookup */
+
 eh_thread *eh_tothread(lua_State *L, int idx) {
+  void *p = lua_touserdata(L, idx);
+  if (p != NULL && lua_getmetatable(L, idx)) {
+    int ok = lua_topointer(L, -1) == thread_mt;
+    lua_pop(L, 1);
+    if (ok) return (eh_thread *)p;
+  }
   return (eh_thread *)luaL_testudata(L, idx, EH_THREAD_MT);
 }
 
 /* Return the record of the GreenThread at idx or raise a type error. */
 eh_thread *eh_checkthread(lua_State *L, int idx) {
-  return (eh_thread *)luaL_checkudata(L, idx, EH_THREAD_MT);
+  eh_thread *t = eh_tothread(L, idx);
+  return t ? t : (eh_thread *)luaL_checkudata(L, idx, EH_THREAD_MT);
 }
 
 /* Push a new GreenThread userdata (not yet a coroutine).  [-0, +1, m] */
@@ -41,8 +50,9 @@ eh_thread *eh_newthread(lua_State *L, eh_hub *h, int main) {
 int eh_pushthread(lua_State *L, eh_thread *t) {
   if (t->flags & EH_F_MAIN)
     return lua_getfield(L, LUA_REGISTRYINDEX, "eventlet.main");
+  if (t->state == EH_DEAD) { lua_pushnil(L); return LUA_TNIL; }
   lua_rawgeti(L, LUA_REGISTRYINDEX, t->hub->live_ref);
-  lua_rawgetp(L, -1, t);
+  lua_rawgeti(L, -1, t->ref);
   lua_remove(L, -2);
   return lua_type(L, -1);
 }
@@ -174,6 +184,13 @@ static int finish(lua_State *co, eh_thread *t) {
   t->nres = lua_gettop(co);
   t->flags |= EH_F_FINISHED;
   if (!eh_pushthread(co, t)) { lua_pop(co, 1); return t->nres; }
+  if (lua_getiuservalue(co, -1, EH_UV_WAITER) != LUA_TNIL) {
+    eh_thread *w = eh_tothread(co, -1);
+    lua_pushnil(co);
+    lua_setiuservalue(co, -3, EH_UV_WAITER);
+    if (w && w->state == EH_PARKED && w->seq == t->waiter_seq) eh_unpark(co, w, 0);
+  }
+  lua_pop(co, 1);
   if (lua_getiuservalue(co, -1, EH_UV_EXTRA) != LUA_TTABLE) {
     lua_settop(co, t->nres);
     return t->nres;
@@ -241,7 +258,7 @@ int eh_spawn(lua_State *L, eh_hub *h, int nargs) {
   t->state = EH_NEW;
   lua_rawgeti(L, LUA_REGISTRYINDEX, h->live_ref);
   lua_pushvalue(L, -2);
-  lua_rawsetp(L, -2, t);
+  t->ref = luaL_ref(L, -2);
   lua_pop(L, 1);
   h->live++;
   h->spawned++;
@@ -405,6 +422,14 @@ static int gt_wait(lua_State *L) {
   if (t->flags & EH_F_FINISHED) return push_results(L, t);
   if (t == me) return luaL_error(L, "wait: a green thread cannot wait for itself");
   if (t->flags & EH_F_MAIN) return luaL_error(L, "wait: cannot wait for main");
+  if (lua_getiuservalue(L, 1, EH_UV_WAITER) == LUA_TNIL) {  /* the usual case */
+    eh_pushthread(L, me);
+    lua_setiuservalue(L, 1, EH_UV_WAITER);
+    t->waiter_seq = me->seq + 1;
+    lua_settop(L, 1);
+    return eh_park(L, -1, "wait", -1, 0, wait_k);
+  }
+  lua_settop(L, 1);
   eh_extra(L, t);
   if (lua_getfield(L, -1, "waiters") != LUA_TTABLE) {
     lua_pop(L, 1);
@@ -671,6 +696,7 @@ void eh_open_thread(lua_State *L) {
     lua_pushliteral(L, "GreenThread");
     lua_setfield(L, -2, "__name");
   }
+  thread_mt = lua_topointer(L, -1);
   lua_pop(L, 1);
   if (lua_getfield(L, LUA_REGISTRYINDEX, GREENLET_EXIT_KEY) == LUA_TNIL) {
     lua_newtable(L);
