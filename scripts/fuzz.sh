@@ -2,7 +2,8 @@
 # Run libFuzzer targets built by `make fuzz-build`.
 #   scripts/fuzz.sh SECONDS target...
 # Each target runs for SECONDS on its seeds (fuzz/corpus/<target>/, read
-# only) plus what earlier runs found (build/fuzz/corpus/<target>/), one
+# only, with the dictionary fuzz/<target>.dict or fuzz/http.dict) plus
+# what earlier runs found (build/fuzz/corpus/<target>/), one
 # at a time, niced (the machine is shared), logging build/fuzz-<target>.log.
 # A crash leaves build/fuzz/crash-<target>-* and makes the script fail.
 set -u
@@ -12,8 +13,10 @@ rc=0
 for t in "$@"; do
   mkdir -p "build/fuzz/corpus/$t"
   log=build/fuzz-$t.log
+  dict=fuzz/$t.dict
+  case $t in http_*) dict=fuzz/http.dict ;; esac
   nice -n 10 "build/fuzz/$t" -max_total_time="$secs" -timeout=10 -rss_limit_mb=2048 \
-    -max_len=16384 -artifact_prefix="build/fuzz/crash-$t-" -print_final_stats=1 \
+    -max_len=16384 -dict="$dict" -artifact_prefix="build/fuzz/crash-$t-" -print_final_stats=1 \
     "build/fuzz/corpus/$t" "fuzz/corpus/$t" >"$log" 2>&1
   r=$?
   runs=$(grep -o 'stat::number_of_executed_units: *[0-9]*' "$log" | grep -o '[0-9]*$')

@@ -1,0 +1,36 @@
+--- bench/soak/server.lua: the server the soak scenarios attack.
+--   eventlet-lua bench/soak/server.lua PORT [cert key]
+-- Routes: /stream sends 8 MiB in 64 KiB pieces (a response to cut
+-- short), /upload reads the body, anything else "Hello, World!\n".
+-- Env: SOAK_MAX_CONNECTIONS (20000), SOAK_HEADER_TIMEOUT (s, 30).
+-- With cert and key it serves TLS.  Prints "serving PORT" when ready.
+package.path = "lua/?.lua;lua/?/init.lua;" .. package.path
+local httpd = require "eventlet.httpd"
+
+local port, cert, key = arg[1], arg[2], arg[3]
+local HEADERS = {["Content-Type"] = "text/plain"}
+local BODY = "Hello, World!\n"
+local PIECE = ("x"):rep(65536)
+
+-- The soak handler: hello world, a long stream, or a body read.
+local function handler(req, res)
+  if req.path == "/stream" then
+    for _ = 1, 128 do
+      if not res:write(PIECE) then return end
+    end
+    return res:finish()
+  elseif req.path == "/upload" then
+    local body = req:read_body()
+    return 200, HEADERS, tostring(body and #body)
+  end
+  return 200, HEADERS, BODY
+end
+
+local opts = {log = false, error_log = false,
+              max_connections = tonumber(os.getenv("SOAK_MAX_CONNECTIONS")) or 20000,
+              header_timeout = tonumber(os.getenv("SOAK_HEADER_TIMEOUT")) or 30}
+if cert then opts.tls = {server = true, cert = cert, key = key} end
+local server = assert(httpd.server("127.0.0.1:" .. port, handler, opts))
+io.stdout:write("serving ", port, "\n")
+io.stdout:flush()
+server:serve()
