@@ -22,12 +22,20 @@ local function fd_count()
   return n
 end
 
--- One line of figures: live threads, armed watchers, fds, Lua heap.
+-- The resident set of this process, in KiB.
+local function rss_kb()
+  local f = io.open("/proc/self/status")
+  local kb = f:read("a"):match("VmRSS:%s*(%d+)")
+  f:close()
+  return tonumber(kb)
+end
+
+-- One line of figures: live threads, armed watchers, fds, Lua heap, RSS.
 local function sample(what)
   for _ = 1, 3 do collectgarbage("collect") end
   local s = core.stats()
-  print(("%-14s live %5d  parked %5d  watchers %5d  fds %4d  heap %8.0f KiB")
-        :format(what, s.live, s.parked, s.watchers, fd_count(), collectgarbage("count")))
+  print(("%-22s live %5d  parked %5d  watchers %5d  fds %4d  heap %8.0f KiB  rss %6d KiB")
+        :format(what, s.live, s.parked, s.watchers, fd_count(), collectgarbage("count"), rss_kb()))
   return s, fd_count(), collectgarbage("count")
 end
 
