@@ -4,6 +4,7 @@
 local eventlet = require "eventlet"
 local core = require "eventlet.core"
 local H = require "helpers.httpd"
+local httpdate = require "eventlet.httpdate"
 
 -- Feed pieces to a fresh request parser the way the socket reader does
 -- (same head start, more bytes appended); returns head()'s last results.
@@ -56,6 +57,22 @@ describe("fuzz regressions", function()
     local msg, status = p:head(("\r\n"):rep(501), 1)
     assert.is_nil(msg)
     assert.equal(431, status)
+  end)
+
+  -- httpdate, 2026-11-22: "Fri, 31 Dec 9999 23:59:60 GMT" parses to a
+  -- second of year 10000, which format cut to "... 10000 00:00:00 GM";
+  -- far larger times left gmtime_r's result unset (days[] read out of
+  -- bounds) and huge or NaN numbers were cast to time_t (undefined).
+  it("format keeps to four-digit years, whatever the number", function()
+    local t = httpdate.parse("Fri, 31 Dec 9999 23:59:60 GMT")
+    assert.equal("Fri, 31 Dec 9999 23:59:59 GMT", httpdate.format(t))
+    for _, v in ipairs({1e300, 2 ^ 62, math.huge}) do
+      assert.equal("Fri, 31 Dec 9999 23:59:59 GMT", httpdate.format(v))
+    end
+    for _, v in ipairs({-1e300, -(2 ^ 62), -math.huge, 0 / 0}) do
+      assert.equal("Mon, 01 Jan 0001 00:00:00 GMT", httpdate.format(v))
+    end
+    assert.equal(-62135596800, httpdate.parse(httpdate.format(-1e300)))
   end)
 
   it("the server answers requests whose leading CRLF arrives in two reads", function()

@@ -57,18 +57,24 @@ const char *eh_http_reason(int status) {
   }
 }
 
+/* The range of HTTP dates: four-digit years, 0001-01-01 to 9999-12-31. */
+#define DATE_MIN (-62135596800.0)
+#define DATE_MAX 253402300799.0
+
 /* Format t as an RFC 1123 date into out (30 bytes incl. NUL), English
- * names whatever the locale. */
+ * names whatever the locale; t is clamped to the four-digit years. */
 void eh_http_format_date(time_t t, char out[30]) {
   static const char days[7][4] = {"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"};
   static const char months[12][4] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
                                      "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
   struct tm tm;
   char tmp[96];
+  if (t < (time_t)DATE_MIN) t = (time_t)DATE_MIN;   /* gmtime_r fails far out */
+  if (t > (time_t)DATE_MAX) t = (time_t)DATE_MAX;
   gmtime_r(&t, &tm);
   snprintf(tmp, sizeof tmp, "%s, %02d %s %04d %02d:%02d:%02d GMT", days[tm.tm_wday],
            tm.tm_mday, months[tm.tm_mon], tm.tm_year + 1900, tm.tm_hour, tm.tm_min, tm.tm_sec);
-  memcpy(out, tmp, 29);   /* years past 9999 are cut, never overflow */
+  memcpy(out, tmp, 29);
   out[29] = '\0';
 }
 
@@ -303,11 +309,15 @@ static int l_http_format(lua_State *L) {
 /* http_date([t]) -> RFC 1123 date of t (default: now).  [-0, +1, m] */
 static int l_http_date(lua_State *L) {
   char out[30];
+  double t;
   if (lua_isnoneornil(L, 1)) {
     lua_pushstring(L, date_at(ev_now(eh_gethub(L)->loop)));
     return 1;
   }
-  eh_http_format_date((time_t)luaL_checknumber(L, 1), out);
+  t = luaL_checknumber(L, 1);
+  if (!(t >= DATE_MIN)) t = DATE_MIN;   /* NaN too: no undefined cast */
+  if (t > DATE_MAX) t = DATE_MAX;
+  eh_http_format_date((time_t)t, out);
   lua_pushstring(L, out);
   return 1;
 }
