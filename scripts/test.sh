@@ -22,7 +22,9 @@ rcs=0
 # run_suite NAME COMMAND...: run busted, print its TAP, count the results.
 run_suite() {
   name=$1; shift
-  log=build/test-$name.log
+  # A log of this run's own (several runs may share the tree), kept as
+  # build/test-<runtime>.log once read.
+  log=build/test-$name.$$.log
   echo "== specs under $name"
   timeout -k 10 "$limit" "$@" --helper=spec/helpers/init.lua -o TAP $specs >"$log" 2>&1
   rc=$?
@@ -38,6 +40,7 @@ run_suite() {
   echo "$name: $p passed, $f failed"
   passed=$((passed + p)); failed=$((failed + f))
   [ "$rc" -ne 0 ] && rcs=1
+  mv -f "$log" "build/test-$name.log"
 }
 
 # run_runtimes WHICH SUFFIX: the host and/or plain lua5.4 suites.
