@@ -20,7 +20,7 @@ case $mode in
       --helper=spec/helpers/init.lua -o TAP $specs >"$log" 2>&1
     rc=$? ;;
   valgrind)
-    EVENTLET_SPEC_TIMEOUT=120 timeout -k 10 3000 valgrind -q --error-exitcode=99 \
+    EVENTLET_VALGRIND=1 EVENTLET_SPEC_TIMEOUT=120 timeout -k 10 3000 valgrind -q --error-exitcode=99 \
       --errors-for-leak-kinds=definite --leak-check=full \
       --suppressions=scripts/valgrind.supp \
       ./eventlet-lua /usr/bin/busted --ignore-lua --helper=spec/helpers/init.lua \

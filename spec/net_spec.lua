@@ -199,6 +199,13 @@ describe("eventlet.net", function()
     assert.is_true(core.stats().switches - switches < 200)
     assert.matches("too many open files", reports[1])
     for _, s in ipairs(hog) do s:close() end
+    -- Under valgrind, accept() on a full table gets a descriptor from the
+    -- range valgrind reserves, which it closes: the pending connection is
+    -- lost there (docs/RELIABILITY.md), so only a new one can be checked.
+    if os.getenv("EVENTLET_VALGRIND") then
+      pending:close()
+      pending = assert(eventlet.connect("127.0.0.1:" .. port))
+    end
     pending:settimeout(5)
     assert.equal("served", pending:receive())
     pending:close()
