@@ -55,6 +55,39 @@ for p in $peers; do
   pair "bulk.$p" "$BENCH_PEER_RUNS" "$peer $p bulk-server" "$peer $p bulk-client" "$nb"
 done
 
+# TLS bulk: our client and server against openssl s_client | s_server
+# (both discard what they receive; certificate made here).
+openssl req -x509 -newkey rsa:2048 -nodes -keyout "$BENCH_TMP/key.pem" \
+  -out "$BENCH_TMP/cert.pem" -days 1 -subj /CN=localhost >/dev/null 2>&1
+BENCH_TLS_CERT=$BENCH_TMP/cert.pem BENCH_TLS_KEY=$BENCH_TMP/key.pem
+export BENCH_TLS_CERT BENCH_TLS_KEY
+nt=$(( 268435456 / BENCH_SCALE ))
+pair tls.ours "$BENCH_RUNS" "$ours tls-bulk-server" "$ours tls-bulk-client" "$nt"
+# openssl_tls_bulk BYTES: one s_server/s_client transfer; prints ns per MiB.
+openssl_tls_bulk() {
+  tport=$($BENCH_HOST -e 'local l = require("eventlet").listen("127.0.0.1:0")
+    print(select(2, l:getsockname())) l:close()')
+  # s_server ends its connection at EOF on its stdin: give it one that stays open.
+  sleep 60 | openssl s_server -quiet -naccept 1 -accept "$tport" \
+    -cert "$BENCH_TLS_CERT" -key "$BENCH_TLS_KEY" >/dev/null 2>&1 &
+  t=0
+  until $BENCH_HOST -e "assert(require('eventlet').connect('127.0.0.1:$tport'))" 2>/dev/null ||
+        [ "$t" -gt 50 ]; do sleep 0.1; t=$((t + 1)); done
+  t0=$(date +%s%N)
+  head -c "$1" /dev/zero | timeout 300 openssl s_client -quiet -no_ign_eof \
+    -connect "127.0.0.1:$tport" >/dev/null 2>&1
+  t1=$(date +%s%N)
+  pkill -P $$ sleep 2>/dev/null
+  wait 2>/dev/null
+  echo "ns=$(( (t1 - t0) * 1048576 / $1 ))"
+}
+: >"$BENCH_TMP/tls.openssl"
+i=0
+while [ "$i" -lt "$BENCH_RUNS" ]; do
+  openssl_tls_bulk "$nt" >>"$BENCH_TMP/tls.openssl"
+  i=$((i + 1))
+done
+
 e=$(bench_get echo.ours ns)
 bench_row "TCP echo round trip (64 B)" "$e" "blocking C pair" "$(bench_get echo.c ns)" ns within 1.43
 bench_row "TCP echo round trip (64 B)" "$e" "python eventlet" "$(bench_get echo.eventlet ns)" ns faster 10
@@ -66,3 +99,5 @@ b=$(bench_get bulk.ours ns)
 bench_row "TCP bulk, time per MiB ($((nb / 1048576)) MiB)" "$b" "blocking C pair" "$(bench_get bulk.c ns)" ns within 1.11
 bench_row "TCP bulk, time per MiB ($((nb / 1048576)) MiB)" "$b" "python eventlet" "$(bench_get bulk.eventlet ns)" ns faster
 bench_row "TCP bulk, time per MiB ($((nb / 1048576)) MiB)" "$b" "gevent" "$(bench_get bulk.gevent ns)" ns faster
+tl=$(bench_get tls.ours ns)
+bench_row "TLS bulk, time per MiB ($((nt / 1048576)) MiB)" "$tl" "openssl s_client|s_server" "$(bench_get tls.openssl ns)" ns within 1.11

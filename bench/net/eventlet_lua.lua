@@ -2,6 +2,7 @@
 -- bench/c/netpair.c, written with eventlet sockets.
 --   echo-server PORT | echo-client PORT N SIZE | bulk-server PORT |
 --   bulk-client PORT BYTES        (clients print "ns=... wall=...")
+--   tls-bulk-server PORT | tls-bulk-client PORT BYTES  (TLS, same shape)
 --   echo-serve PORT | echo-many PORT CONNS N SIZE   (many connections:
 --   serve() on one side, CONNS clients doing N round trips each)
 -- Servers given port 0 bind an ephemeral port and print "port=N" first.
@@ -86,6 +87,32 @@ elseif mode == "echo-client" then
   end
   local t = now() - t0
   print(("ns=%.1f wall=%.3f"):format(t * 1e9 / n, t))
+elseif mode == "tls-bulk-server" then
+  -- TLS: the certificate and key come from BENCH_TLS_CERT / BENCH_TLS_KEY.
+  local l = listen()
+  assert(eventlet.wrap_ssl(l, {server = true, cert = os.getenv("BENCH_TLS_CERT"),
+                               key = os.getenv("BENCH_TLS_KEY")}))
+  local c = assert(l:accept())
+  while c:recv(65536) do end
+  c:close()
+elseif mode == "tls-bulk-client" then
+  local total = tonumber(arg[3])
+  local s = assert(eventlet.connect("127.0.0.1:" .. port, {tls = {verify = false}}))
+  local chunk = string.rep("b", 65536)
+  local t0 = now()
+  local sent = 0
+  while sent < total do
+    local n = math.min(#chunk, total - sent)
+    assert(s:send(chunk, 1, n))
+    sent = sent + n
+  end
+  -- A graceful end: close_notify, then wait for the server to close, so
+  -- nothing unread (session tickets) turns our close into a reset.
+  s:shutdown("send")
+  s:receive("*a")
+  s:close()
+  local t = now() - t0
+  print(("ns=%.1f wall=%.3f"):format(t * 1e9 / (total / 1048576), t))
 elseif mode == "bulk-client" then
   local total = tonumber(arg[3])
   local s = connect()
