@@ -333,3 +333,32 @@ describe("httpc.errors", function()
     assert.equal("ConnectionError: GET u: timeout", tostring(errors.connection("GET", "u", "timeout")))
   end)
 end)
+
+describe("httpc refuses to smuggle anything into a request", function()
+  local httpc = require "eventlet.httpc"
+  local url = require "eventlet.httpc.url"
+
+  it("rejects spaces and control bytes in URLs", function()
+    for _, bad in ipairs({"http://h/a b", "http://h/a\r\nX: y", "http://h/?q=\n", "http://h/\0"}) do
+      local u, err = url.parse(bad)
+      assert.is_nil(u)
+      assert.matches("space or control character", err)
+    end
+    local resp, err = httpc.request("GET", "http://127.0.0.1:9/a b\r\nX: y")
+    assert.is_nil(resp)
+    assert.matches("invalid url", err)
+  end)
+
+  it("rejects methods that are not tokens", function()
+    assert.has_error(function() httpc.request("G ET", "http://127.0.0.1:9/") end,
+                     "request: invalid method G ET")
+    assert.has_error(function() httpc.request("GET\r\n", "http://127.0.0.1:9/") end)
+  end)
+
+  it("rejects header names that are not tokens", function()
+    local wire = require "eventlet.httpc.wire"
+    assert.has_error(function() wire.block({["X\r\nY"] = "a"}) end)
+    assert.has_error(function() wire.block({["X Y"] = "a"}) end)
+    assert.equal("X-Ok: 1\r\n", wire.block({["X-Ok"] = "1"}))
+  end)
+end)

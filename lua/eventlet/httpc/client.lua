@@ -241,6 +241,9 @@ end
 function _M:request(method, target, opts)
   if type(method) ~= "string" then error("request: method must be a string", 2) end
   if type(target) ~= "string" then error("request: url must be a string", 2) end
+  if not method:find(wire.TOKEN) then
+    error("request: invalid method " .. method:gsub("%c", "?"), 2)
+  end
   opts = self:merge_options(opts)
   method = string_upper(method)
   local held = {}

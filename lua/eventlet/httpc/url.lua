@@ -91,6 +91,9 @@ end
 --   (path always starts with "/"), or nil, err
 function _M.parse(s)
   if type(s) ~= "string" then return nil, "url must be a string" end
+  -- Spaces and control bytes (CR, LF, NUL, DEL...) would be sent as they
+  -- are and could split the request line: percent-encode them instead.
+  if s:find("[%c ]") then return nil, "invalid url (space or control character): " .. s:gsub("%c", "?") end
   local scheme, rest = s:match("^(%a[%w+.-]*)://(.*)$")
   if not scheme then return nil, "invalid url: " .. s end
   scheme = scheme:lower()

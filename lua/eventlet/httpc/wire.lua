@@ -23,6 +23,18 @@ _M.MAX_HEADERS = 100  -- header lines accepted
 -- when none is given, as curl does).
 local BODY_METHODS = {POST = true, PUT = true, PATCH = true}
 
+-- An RFC 9110 token: header names and methods.
+local TOKEN = "^[%w!#$%%&'*+%-.^_`|~]+$"
+_M.TOKEN = TOKEN
+
+-- Header names must be tokens, so nothing can be smuggled into the head.
+local function check_name(name)
+  if type(name) ~= "string" or not name:find(TOKEN) then
+    error("invalid header name: " .. tostring(name):gsub("%c", "?"), 3)
+  end
+  return name
+end
+
 -- Header values must not smuggle a line break into the head.
 local function check_value(name, value)
   value = tostring(value)
@@ -35,6 +47,7 @@ end
 function _M.block(h)
   local lines, n = {}, 0
   for name, value in pairs(h) do
+    check_name(name)
     if type(value) == "table" then
       for _, v in ipairs(value) do
         lines[n + 1], lines[n + 2], lines[n + 3], lines[n + 4] = name, ": ", check_value(name, v), "\r\n"
