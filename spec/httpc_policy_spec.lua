@@ -336,7 +336,6 @@ end)
 
 describe("httpc refuses to smuggle anything into a request", function()
   local httpc = require "eventlet.httpc"
-  local url = require "eventlet.httpc.url"
 
   it("rejects spaces and control bytes in URLs", function()
     for _, bad in ipairs({"http://h/a b", "http://h/a\r\nX: y", "http://h/?q=\n", "http://h/\0"}) do
@@ -356,7 +355,6 @@ describe("httpc refuses to smuggle anything into a request", function()
   end)
 
   it("rejects header names that are not tokens", function()
-    local wire = require "eventlet.httpc.wire"
     assert.has_error(function() wire.block({["X\r\nY"] = "a"}) end)
     assert.has_error(function() wire.block({["X Y"] = "a"}) end)
     assert.equal("X-Ok: 1\r\n", wire.block({["X-Ok"] = "1"}))
