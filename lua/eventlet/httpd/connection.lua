@@ -68,6 +68,7 @@ local function handler_failed(server, conn, req, res, err)
     conn.closing = true
     return
   end
+  res.finished = false  -- a send that raised before anything went out
   local body_error = req.body_error
   if body_error then return res:fail(body_error.status, body_error.reason .. "\n") end
   res:fail(500, server.debug and (tostring(err) .. "\n") or "Internal Server Error\n")
@@ -79,6 +80,15 @@ local function run_posthooks(server, req, res)
     local ok, err = pcall(fn, req, res)
     if not ok then report(server, req, err) end
   end
+end
+
+--- Send what a handler returned: status, headers, body.
+local function send_result(res, status, headers, body)
+  if res.headers_sent then error("httpd: handler returned a response after writing one", 0) end
+  if type(body) == "string" and next(res.headers) == nil then
+    return res:send_whole(status, headers, body)  -- the common case, shortest path
+  end
+  return res:send_result(status, headers, body)
 end
 
 --- Serve one parsed request on conn.
@@ -96,18 +106,14 @@ local function handle(server, conn, req)
   res:reset(req)
   req._res = res
   local ok, status, headers, body = xpcall(server.call, on_error, req, res)
-  if not ok then
-    handler_failed(server, conn, req, res, status)
-  elseif status ~= nil and not res.finished then
-    if res.headers_sent then error("httpd: handler returned a response after writing one", 0) end
-    if type(body) == "string" and next(res.headers) == nil then
-      res:send_whole(status, headers, body)     -- the common case, shortest path
-    else
-      res:send_result(status, headers, body)
-    end
-  elseif not res.finished then
-    res:finish()
+  if ok and status ~= nil and not res.finished then
+    -- A result that cannot be sent (a bad status, a header with a line
+    -- break) is the handler's error too: a 500, never a dropped connection.
+    ok, status = xpcall(send_result, on_error, res, status, headers, body)
+  elseif ok and not res.finished then
+    ok, status = xpcall(res.finish, on_error, res)
   end
+  if not ok then handler_failed(server, conn, req, res, status) end
   if req.posthooks then run_posthooks(server, req, res) end
   if server.log then log.access(server, req, res, started) end
   if req.has_body and not conn.closing and not req:discard() then conn.closing = true end

@@ -1,0 +1,30 @@
+-- A handler result that cannot be sent is the handler's error: the client
+-- gets a 500 on a live server, the error goes to error_log, nothing dies.
+local httpd = require "eventlet.httpd"
+local httpc = require "eventlet.httpc"
+
+describe("httpd handler results", function()
+  it("answers 500 for a status or header that cannot be sent, and keeps serving", function()
+    local results = {
+      ["/words"] = {"just a string"},
+      ["/low"] = {99},
+      ["/crlf"] = {200, {["X-Bad"] = "a\r\nInjected: yes"}, "x"},
+      ["/ok"] = {200, {}, "fine"},
+    }
+    local logged = {}
+    local srv = assert(httpd.server("127.0.0.1:0", function(req)
+      return table.unpack(results[req.path])
+    end, {log = false, error_log = function(line) logged[#logged + 1] = line end}))
+    srv:start()
+    local client <close> = httpc.client{base_url = srv:url()}
+    for _, path in ipairs({"/words", "/low", "/crlf"}) do
+      local resp = assert(client:get(path))
+      assert.equal(500, resp.status)
+      assert.is_nil(resp.headers["injected"])
+    end
+    assert.equal("fine", assert(client:get("/ok")).body)
+    assert.equal(3, #logged)
+    assert.matches("error handling GET /low", logged[2])
+    srv:stop{grace = 1}
+  end)
+end)
