@@ -2,7 +2,7 @@ rockspec_format = "3.0"
 package = "eventlet-lua"
 version = "scm-1"
 source = {
-  url = "git+file:///work/main",
+  url = "git+https://eventlet-lua.invalid/eventlet-lua.git",  -- luarocks make builds the checkout
 }
 description = {
   summary = "Green threads for Lua 5.4: eventlet rebuilt on libev, OpenSSL and llhttp",

@@ -113,6 +113,11 @@ describe("the eventlet-lua host", function()
     assert.matches("usage:", out)
   end)
 
+  it("prints warnings with -W only, like lua", function()
+    assert.equal("Lua warning: hi\n", sh(HOST .. " -W -e 'warn(\"hi\")'"))
+    assert.equal("", sh(HOST .. " -e 'warn(\"hi\")'"))
+  end)
+
   it("runs LUA_INIT unless -E", function()
     local out = sh("LUA_INIT='print(\"init\")' " .. HOST .. " -e 'print(1)'")
     assert.equal("init\n1\n", out)

@@ -38,6 +38,7 @@ typedef struct options {
   int noenv;        /* -E */
   int stdin_script; /* "-" given as the script */
   int has_e;        /* -e given */
+  int warnings;     /* -W: warn() messages are printed */
   int bad;          /* index of an unknown or incomplete option */
   const char *backdoor; /* --backdoor ADDR: serve a REPL while running */
   const char *attach;   /* --attach ADDR: be the client of one instead */
@@ -96,7 +97,7 @@ static options scan_args(char **argv) {
         if (argv[i + 1] != NULL) o.script = i + 1;
         return o;
       case 'E': if (a[2]) { o.bad = i; return o; } o.noenv = 1; break;
-      case 'W': if (a[2]) { o.bad = i; return o; } break;
+      case 'W': if (a[2]) { o.bad = i; return o; } o.warnings = 1; break;
       case 'i': if (a[2]) { o.bad = i; return o; } o.interactive = o.version = 1; break;
       case 'v': if (a[2]) { o.bad = i; return o; } o.version = 1; break;
       case 'e': o.has_e = 1; /* FALLTHROUGH */
@@ -371,6 +372,7 @@ static int pmain(lua_State *L) {
     lua_setfield(L, LUA_REGISTRYINDEX, "LUA_NOENV");
   }
   luaL_openlibs(L);
+  if (o->warnings) lua_warning(L, "@on", 0);  /* -W, as lua(1) */
   luaL_getsubtable(L, LUA_REGISTRYINDEX, LUA_PRELOAD_TABLE);
   lua_pushcfunction(L, luaopen_eventlet_core);
   lua_setfield(L, -2, "eventlet.core");

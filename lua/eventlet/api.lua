@@ -13,7 +13,10 @@ local _M = {
   get_hub = eventlet.get_hub,
   trampoline = core.trampoline,
   GreenletExit = core.GreenletExit,
-  TimeoutError = "timeout",
+  -- Python's `except api.TimeoutError` becomes `if api.is_timeout(err)`:
+  -- TimeoutError is the Timeout constructor, is_timeout recognises both.
+  TimeoutError = core.Timeout,
+  is_timeout = core.is_timeout,
 }
 
 --- A timer object returned by call_after: cancel() stops it.

@@ -115,6 +115,10 @@ end
 
 --- End the program: run the exit hooks, then os.exit(code) (default 0).
 function _M.exit(code)
+  local kind = type(code)
+  if code ~= nil and kind ~= "number" and kind ~= "boolean" then
+    error("bad argument #1 to 'exit' (number or boolean expected, got " .. kind .. ")", 2)
+  end
   run_exit_hooks(code or 0)
   os_exit(code == nil and 0 or code, true)
 end
