@@ -28,3 +28,19 @@ describe("httpd handler results", function()
     srv:stop{grace = 1}
   end)
 end)
+
+describe("httpd when its listener is closed under it", function()
+  it("drains like stop(): idle keep-alive connections end at once", function()
+    local eventlet = require "eventlet"
+    local l = assert(eventlet.listen("127.0.0.1:0"))
+    local srv = assert(httpd.server(l, function() return 200, {}, "hi" end, {log = false}))
+    local serving = eventlet.spawn(srv.serve, srv)
+    local client <close> = httpc.client{base_url = srv:url()}
+    assert.equal("hi", assert(client:get("/")).body)   -- leaves an idle keep-alive
+    local t0 = eventlet.core.now()
+    l:close()
+    serving:wait()
+    assert.is_true(eventlet.core.now() - t0 < 5)
+    assert.is_true(srv.stopped)
+  end)
+end)

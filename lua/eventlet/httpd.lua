@@ -198,6 +198,9 @@ function Server:serve()
     self:stop({grace = 0})
     error(err, 0)
   end
+  -- The listener was closed under us (eventlet.wsgi style): drain as
+  -- stop() does, so idle keep-alive connections do not outlive it.
+  if not self.stopping then self:stop() end
   if self.stopping and not self.stopped then
     self._serve_waiter, self._serve_seq = core_waiter()
     core_park(nil, "httpd: stopping")
