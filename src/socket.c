@@ -137,11 +137,29 @@ eh_sock *eh_pushsocket(lua_State *L, int fd, int kind, int family) {
   s->wio.data = s;
   luaL_setmetatable(L, EH_SOCKET_MT);
   if (fd >= 0) {
-    int fl = fcntl(fd, F_GETFL);
-    if (fl >= 0 && !(fl & O_NONBLOCK)) fcntl(fd, F_SETFL, fl | O_NONBLOCK);
-    fcntl(fd, F_SETFD, FD_CLOEXEC);
+    int fl = fcntl(fd, F_GETFL), fdfl = fcntl(fd, F_GETFD);
+    if (fl >= 0 && !(fl & O_NONBLOCK) && fcntl(fd, F_SETFL, fl | O_NONBLOCK) == 0)
+      s->was_blocking = 1;
+    if (fdfl >= 0 && !(fdfl & FD_CLOEXEC) && fcntl(fd, F_SETFD, fdfl | FD_CLOEXEC) == 0)
+      s->was_inherited = 1;
   }
   return s;
+}
+
+/* Give a wrapped fd back as we found it: O_NONBLOCK lives in the open file
+ * description, which a terminal or pipe shares with other processes (the
+ * shell); FD_CLOEXEC matters only while the fd stays open (detach). */
+static void restore_fd_flags(eh_sock *s, int keeping) {
+  if (s->was_blocking) {
+    int fl = fcntl(s->fd, F_GETFL);
+    if (fl >= 0) fcntl(s->fd, F_SETFL, fl & ~O_NONBLOCK);
+    s->was_blocking = 0;
+  }
+  if (keeping && s->was_inherited) {
+    int fdfl = fcntl(s->fd, F_GETFD);
+    if (fdfl >= 0) fcntl(s->fd, F_SETFD, fdfl & ~FD_CLOEXEC);
+  }
+  s->was_inherited = 0;
 }
 
 /* Close the fd once; parked threads wake and find EH_IO_CLOSED. */
@@ -152,6 +170,7 @@ void eh_sock_close(eh_sock *s) {
   stop_watcher(loop, &s->wio, &s->widle);
   if (s->ops->close) s->ops->close(s);
   s->ops = &plain_ops;
+  restore_fd_flags(s, 0);
   close(s->fd);
   s->fd = -1;
   free(s->buf);
@@ -441,6 +460,7 @@ static int l_detach(lua_State *L) {
   if (s->reader || s->writer) return luaL_error(L, "socket: cannot detach while in use");
   stop_watcher(s->hub->loop, &s->rio, &s->ridle);
   stop_watcher(s->hub->loop, &s->wio, &s->widle);
+  restore_fd_flags(s, 1);
   s->fd = -1;
   free(s->buf);
   s->buf = NULL;

@@ -95,6 +95,8 @@ struct eh_sock {
   int drained;                 /* the last read emptied the kernel buffer */
   int rwait, wwait;            /* EV_READ/EV_WRITE the transport waits for */
   unsigned char ridle, widle;  /* watcher left armed but unref'd between waits */
+  unsigned char was_blocking;  /* we set O_NONBLOCK on a shared fd: undo it */
+  unsigned char was_inherited; /* we set FD_CLOEXEC on it: undo on detach */
   /* write side */
   struct iovec wiov[EH_SOCK_IOV_MAX];
   int wiovcnt;
