@@ -360,3 +360,24 @@ describe("httpc refuses to smuggle anything into a request", function()
     assert.equal("X-Ok: 1\r\n", wire.block({["X-Ok"] = "1"}))
   end)
 end)
+
+describe("httpc TLS options", function()
+  local transport = require "eventlet.httpc.transport"
+
+  it("take eventlet.tls's names as well as httpc's older ones", function()
+    assert.same({cert = "c.pem", key = "k.pem", hostname = "h", cafile = "ca.pem"},
+      transport.tls_options({certfile = "c.pem", keyfile = "k.pem", server_name = "h",
+                             cafile = "ca.pem", verify = true}))
+    assert.same({cert = "c.pem", ca_pem = "PEM", alpn = {"http/1.1"}, min_version = "tls1.3"},
+      transport.tls_options({cert = "c.pem", ca_pem = "PEM", alpn = {"http/1.1"}, min_version = "tls1.3"}))
+  end)
+
+  it("keep connections with different TLS settings in different pools", function()
+    local u = url.parse("https://example.test/")
+    local a = transport.key(u, nil, {cert = "a.pem"})
+    assert.equal(a, transport.key(u, nil, {certfile = "a.pem"}))
+    assert.not_equal(a, transport.key(u, nil, {cert = "b.pem"}))
+    assert.not_equal(transport.key(u, nil, {ca_pem = "X"}), transport.key(u, nil, {ca_pem = "Y"}))
+    assert.not_equal(transport.key(u, nil, {verify = false}), transport.key(u, nil, {}))
+  end)
+end)

@@ -21,10 +21,31 @@ function _M.key(u, proxy, tls)
   local parts = {url.origin(u)}
   if proxy then parts[#parts + 1] = "via " .. url.origin(proxy) end
   if u.scheme == "https" and tls then
-    parts[#parts + 1] = concat({tostring(tls.verify ~= false), tls.cafile or "", tls.capath or "",
-                                tls.certfile or "", tls.keyfile or "", tls.server_name or ""}, "|")
+    local opts, names = _M.tls_options(tls), {}
+    for k in pairs(opts) do names[#names + 1] = k end
+    table.sort(names)
+    for i, k in ipairs(names) do
+      local v = opts[k]
+      names[i] = k .. "=" .. (type(v) == "table" and concat(v, ",") or tostring(v))
+    end
+    parts[#parts + 1] = "verify=" .. tostring(tls.verify ~= false) .. "|" .. concat(names, "|")
   end
   return concat(parts, " ")
+end
+
+-- httpc's own names for TLS options, and eventlet.tls's (which win).
+local TLS_NAMES = {certfile = "cert", keyfile = "key", server_name = "hostname",
+                   server_hostname = "hostname", ca_certs = "cafile"}
+
+--- The TLS options in eventlet.tls's names (cert, key, cafile, capath,
+-- ca_pem, cert_pem, key_pem, hostname, alpn, min_version, ...), accepting
+-- httpc's older names (certfile, keyfile, server_name) as well.
+function _M.tls_options(tls)
+  local out = {}
+  for k, v in pairs(tls or {}) do
+    if k ~= "verify" then out[TLS_NAMES[k] or k] = v end
+  end
+  return out
 end
 
 -- A connection: the socket plus what requests on it need to know.
@@ -64,8 +85,9 @@ local function context(tls, cache, key)
   local ctx = cache[key]
   if ctx then return ctx end
   local err
-  ctx, err = eventlet_tls.context({verify = tls.verify ~= false, cafile = tls.cafile,
-                                   capath = tls.capath, cert = tls.certfile, key = tls.keyfile})
+  local opts = _M.tls_options(tls)
+  opts.hostname, opts.verify = nil, tls.verify ~= false
+  ctx, err = eventlet_tls.context(opts)
   if not ctx then return nil, err end
   cache[key] = ctx
   return ctx
@@ -77,8 +99,8 @@ local function start_tls(sock, u, tls, cache, timeout)
   tls = tls or {}
   local ctx, err = context(tls, cache, _M.key(u, nil, tls))
   if not ctx then sock:close() return nil, err end
-  return eventlet_tls.wrap_ssl(sock, {context = ctx, hostname = tls.server_name or u.host,
-                                      timeout = timeout})
+  local name = _M.tls_options(tls).hostname or u.host
+  return eventlet_tls.wrap_ssl(sock, {context = ctx, hostname = name, timeout = timeout})
 end
 
 --- Open a connection for URL table u.  `proxy` is a parsed proxy URL or
