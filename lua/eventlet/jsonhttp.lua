@@ -11,10 +11,33 @@ local httpc = require "eventlet.httpc"
 
 local _M = {}
 
---- Decode a JSON body; an empty body is nil.
+local math_type, math_tointeger = math.type, math.tointeger
+local pairs, type = pairs, type
+
+-- lua-cjson reads every number as a float; give integral ones back as Lua
+-- integers (1, not 1.0), as a Lua program expects of an id or a count.
+-- Beyond 2^53 the float has already lost digits: JSON numbers that large
+-- need a string field.
+local function integers(v)
+  if type(v) == "table" then
+    for k, x in pairs(v) do
+      if math_type(x) == "float" then
+        local i = math_tointeger(x)
+        if i then v[k] = i end
+      elseif type(x) == "table" then
+        integers(x)
+      end
+    end
+  elseif math_type(v) == "float" then
+    return math_tointeger(v) or v
+  end
+  return v
+end
+
+--- Decode a JSON body; an empty body is nil; integral numbers are integers.
 function _M.safe_load(body)
   if body == nil or body:match("^%s*$") then return nil end
-  return cjson.decode(body)
+  return integers(cjson.decode(body))
 end
 
 --- Encode a Lua value as JSON.
