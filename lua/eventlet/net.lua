@@ -38,7 +38,9 @@ local EMFILE = {["too many open files"] = true, ["too many open files in system"
 local BACKOFF_MIN, BACKOFF_MAX = 0.01, 1.0
 
 --- Split an address into a family and its parts: "unix", path or
--- "ip", host, port.  A missing host is default_host.
+-- "ip", host, port.  A missing host is default_host.  A malformed address
+-- string (from a config file, say) is nil, err; a value of the wrong type
+-- is a programming error and raises.
 local function parse_address(addr, default_host)
   local t = type(addr)
   if t == "number" then return "ip", default_host, addr end
@@ -56,7 +58,7 @@ local function parse_address(addr, default_host)
   if not host then host, port = string_match(addr, "^([^:]*):(%d+)$") end
   if not host then
     port = string_match(addr, "^(%d+)$")
-    if not port then error("bad address (want host:port, [v6]:port or unix:/path): " .. addr, 3) end
+    if not port then return nil, "bad address (want host:port, [v6]:port or unix:/path): " .. addr end
     host = ""
   end
   if host == "" then host = default_host end
@@ -107,6 +109,7 @@ end
 function _M.listen(addr, opts)
   opts = opts or {}
   local kind, host, port = parse_address(addr, "127.0.0.1")
+  if not kind then return nil, host end
   local stype = opts.dgram and "dgram" or "stream"
   local sock, err
   if kind == "unix" then
@@ -139,7 +142,8 @@ local function connect_one(kind, host, port, opts)
   if not sock then return nil, err end
   sock:settimeout(opts.timeout)
   if opts["local"] then
-    local _, lhost, lport = parse_address(opts["local"], "")
+    local lkind, lhost, lport = parse_address(opts["local"], "")
+    if not lkind then sock:close() return nil, lhost end
     local ok, berr = sock:bind(lhost == "" and "*" or lhost, lport or 0)
     if not ok then sock:close() return nil, berr end
   end
@@ -158,6 +162,7 @@ end
 function _M.connect(addr, opts)
   opts = opts or {}
   local kind, host, port = parse_address(addr, "127.0.0.1")
+  if not kind then return nil, host end
   local sock, err
   if kind == "unix" then
     sock, err = connect_one(kind, host, nil, opts)
