@@ -102,6 +102,12 @@ describe("eventlet-lua --attach", function()
     assert.matches("status=1\n$", out)
   end)
 
+  it("--backdoor keeps its token from the environment children inherit", function()
+    local out = sh("EVENTLET_BACKDOOR_TOKEN=s3cret ./eventlet-lua --backdoor 127.0.0.1:0 "
+                   .. "-e 'print(os.getenv(\"EVENTLET_BACKDOOR_TOKEN\"))' 2>/dev/null")
+    assert.equal("nil\n", out)
+  end)
+
   it("--backdoor refuses a non-loopback address before running anything", function()
     local out = sh("./eventlet-lua --backdoor 0.0.0.0:0 -e 'print(\"ran\")'; echo status=$?")
     assert.matches("backdoor: refusing to bind the backdoor to non%-loopback 0%.0%.0%.0", out)

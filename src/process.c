@@ -392,5 +392,15 @@ void eh_open_process(lua_State *L) {
   lua_pop(L, 1);
 }
 
+/* unsetenv(name): remove a variable from the environment children
+ * inherit (a secret read at start-up must not leak into them).
+ * [-0, +0, e] */
+static int l_unsetenv(lua_State *L) {
+  const char *name = luaL_checkstring(L, 1);
+  if (unsetenv(name) != 0) return luaL_error(L, "unsetenv %s: %s", name, strerror(errno));
+  return 0;
+}
+
 const luaL_Reg eh_process_funcs[] = {
+  {"unsetenv", l_unsetenv},
   {"spawn_process", l_spawn_process}, {"fork", l_fork}, {NULL, NULL}};

@@ -289,6 +289,7 @@ end
 -- Returns the server, or nil and a message for the host to print.
 function _M.host_start(addr)
   local token = os.getenv("EVENTLET_BACKDOOR_TOKEN")
+  if token then core.unsetenv("EVENTLET_BACKDOOR_TOKEN") end  -- children must not inherit it
   local ok, server, err = pcall(_M.listen, addr, {daemon = true, token = token ~= "" and token or nil})
   if not ok then return nil, "backdoor: " .. tostring(server):gsub("^.-backdoor%.listen: ", "") end
   if not server then return nil, "backdoor: " .. err .. " (" .. tostring(addr) .. ")" end
