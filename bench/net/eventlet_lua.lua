@@ -36,6 +36,23 @@ local function connect()
   return s
 end
 
+
+--- Send total bytes in chunks of `size`, run finish(), print the time
+-- per MiB (the bulk clients' report).
+local function send_bulk(s, total, size, finish)
+  local chunk = string.rep("b", size)
+  local t0 = now()
+  local sent = 0
+  while sent < total do
+    local n = math.min(size, total - sent)
+    assert(s:send(chunk, 1, n))
+    sent = sent + n
+  end
+  finish()
+  local t = now() - t0
+  print(("ns=%.1f wall=%.3f"):format(t * 1e9 / (total / 1048576), t))
+end
+
 if mode == "echo-server" then
   local c = accept_one()
   while true do
@@ -96,36 +113,18 @@ elseif mode == "tls-bulk-server" then
   while c:recv(65536) do end
   c:close()
 elseif mode == "tls-bulk-client" then
-  local total = tonumber(arg[3])
   local s = assert(eventlet.connect("127.0.0.1:" .. port, {tls = {verify = false}}))
-  local chunk = string.rep("b", 65536)
-  local t0 = now()
-  local sent = 0
-  while sent < total do
-    local n = math.min(#chunk, total - sent)
-    assert(s:send(chunk, 1, n))
-    sent = sent + n
-  end
-  -- A graceful end: close_notify, then wait for the server to close, so
-  -- nothing unread (session tickets) turns our close into a reset.
-  s:shutdown("send")
-  s:receive("*a")
-  s:close()
-  local t = now() - t0
-  print(("ns=%.1f wall=%.3f"):format(t * 1e9 / (total / 1048576), t))
+  send_bulk(s, tonumber(arg[3]), 65536, function()
+    -- A graceful end: close_notify, then wait for the server to close, so
+    -- nothing unread (session tickets) turns our close into a reset.
+    s:shutdown("send")
+    s:receive("*a")
+    s:close()
+  end)
 elseif mode == "bulk-client" then
-  local total = tonumber(arg[3])
   local s = connect()
-  local chunk = string.rep("b", 1048576)
-  local t0 = now()
-  local sent = 0
-  while sent < total do
-    local n = math.min(#chunk, total - sent)
-    assert(s:send(chunk, 1, n))
-    sent = sent + n
-  end
-  s:shutdown("send")
-  assert(s:receive(1) == "k")
-  local t = now() - t0
-  print(("ns=%.1f wall=%.3f"):format(t * 1e9 / (total / 1048576), t))
+  send_bulk(s, tonumber(arg[3]), 1048576, function()
+    s:shutdown("send")
+    assert(s:receive(1) == "k")
+  end)
 end
