@@ -1,5 +1,9 @@
 -- workers = N: forked workers sharing the port under a supervisor that
 -- restarts crashes, restarts on SIGHUP and stops on SIGTERM.
+--
+-- Which worker accepts a given connection is the kernel's choice (they
+-- share one listening socket), so the spec reads the supervisor's
+-- children from /proc instead of hoping requests reach each of them.
 local eventlet = require "eventlet"
 local processes = require "eventlet.processes"
 local H = require "helpers.httpd"
@@ -11,6 +15,21 @@ local function whoami(port)
   return tonumber(pid), tonumber(ppid)
 end
 
+-- The set of live (not zombie) children of pid, and how many there are.
+local function children(pid)
+  local set, n = {}, 0
+  local list = io.open(("/proc/%d/task/%d/children"):format(pid, pid))
+  local text = list and list:read("a") or ""
+  if list then list:close() end
+  for child in text:gmatch("%d+") do
+    local stat = io.open("/proc/" .. child .. "/stat")
+    local state = stat and stat:read("a"):match("^%d+ %b() (%S)")
+    if stat then stat:close() end
+    if state and state ~= "Z" then set[tonumber(child)] = true; n = n + 1 end
+  end
+  return set, n
+end
+
 -- Poll until pred() is true (at most 10 s).
 local function eventually(pred)
   for _ = 1, 200 do
@@ -20,6 +39,34 @@ local function eventually(pred)
   return false
 end
 
+-- What the supervisor wrote on stderr so far (for a failure message).
+local function stderr_so_far(p)
+  p.stderr:settimeout(0)
+  local _, _, partial = p.stderr:receive("*a")
+  return partial or ""
+end
+
+-- Wait until the supervisor p has exactly `want` live workers, none of
+-- them in `old`; returns that set.
+local function workers_settle(p, want, old)
+  local now
+  local ok = eventually(function()
+    local set, n = children(p.pid)
+    for pid in pairs(set) do if old[pid] then return false end end
+    now = set
+    return n == want
+  end)
+  assert(ok, "the supervisor never had " .. want .. " fresh workers; it said: " .. stderr_so_far(p))
+  return now
+end
+
+-- A request is answered by one of the workers in `set`.
+local function answered_by(port, sup, set)
+  local pid, ppid = whoami(port)
+  assert.equal(sup, ppid)
+  assert.is_true(set[pid] == true, "answered by " .. tostring(pid) .. ", not a current worker")
+end
+
 describe("httpd workers", function()
   it("forks workers, restarts crashed ones and on SIGHUP, stops on SIGTERM", function()
     local p = assert(processes.spawn({"./eventlet-lua", "spec/helpers/httpd_workers_app.lua",
@@ -27,36 +74,25 @@ describe("httpd workers", function()
     p.stderr:settimeout(10)
     local line = assert(p.stderr:receive("*l"))
     local port = tonumber(line:match(":(%d+)$"))
-    local seen = {}
-    assert.is_true(eventually(function()
-      local pid, ppid = whoami(port)
-      assert.equal(p.pid, ppid)       -- answered by a child of the supervisor
-      seen[pid] = true
-      local n = 0
-      for _ in pairs(seen) do n = n + 1 end
-      return n == 2
-    end))
+    local first = workers_settle(p, 2, {})
+    for _ = 1, 4 do answered_by(port, p.pid, first) end
     -- a crash is answered by nothing, then a fresh worker takes the slot
     H.exchange(port, "GET /crash HTTP/1.1\r\n\r\n")
-    local fresh
+    local after_crash
     assert.is_true(eventually(function()
-      local pid = whoami(port)
-      if not seen[pid] then fresh = pid end
-      return fresh ~= nil
-    end))
+      local set, n = children(p.pid)
+      local fresh, kept = 0, 0
+      for pid in pairs(set) do
+        if first[pid] then kept = kept + 1 else fresh = fresh + 1 end
+      end
+      after_crash = set
+      return n == 2 and fresh == 1 and kept == 1
+    end), "a crashed worker was not replaced; the supervisor said: " .. stderr_so_far(p))
+    answered_by(port, p.pid, after_crash)
     -- SIGHUP replaces every worker
-    local before = {}
-    for pid in pairs(seen) do before[pid] = true end
-    before[fresh] = true
     assert(p:kill("HUP"))
-    local renewed = {}
-    assert.is_true(eventually(function()
-      local pid = whoami(port)
-      if not before[pid] then renewed[pid] = true end
-      local n = 0
-      for _ in pairs(renewed) do n = n + 1 end
-      return n == 2
-    end))
+    local renewed = workers_settle(p, 2, after_crash)
+    for _ = 1, 4 do answered_by(port, p.pid, renewed) end
     -- SIGTERM: the supervisor drains its workers and dies by the signal
     assert(p:kill("TERM"))
     local code, how, sig = p:wait(20)
