@@ -92,7 +92,7 @@ describe("Event", function()
     assert.is_false(ok)
     assert.is_true(eventlet.is_timeout(e))
     assert.equal(0, evt:waiting())
-    assert.equal(0, evt.waiters.n)
+    assert.equal(0, #evt.waiters)
   end)
 
   it("allocates nothing per hand-off of one value", function()

@@ -92,6 +92,35 @@ describe("Queue", function()
     assert.equal(0, q:getting())
   end)
 
+  it("keeps FIFO order when its buffer grows while wrapped around", function()
+    local q = eventlet.Queue()
+    local want, n = 1, 0
+    for round = 1, 8 do  -- the oldest item sits mid-buffer at each growth
+      for _ = 1, 5 * round do n = n + 1; q:put(n) end
+      for _ = 1, 3 * round do assert.equal(want, q:get()); want = want + 1 end
+    end
+    while q:qsize() > 0 do assert.equal(want, q:get()); want = want + 1 end
+    assert.equal(n + 1, want)
+  end)
+
+  it("reports its size, bound and unfinished tasks", function()
+    local q = eventlet.Queue(10)
+    q:put("a"); q:put("b")
+    assert.equal("Queue (2 items, maxsize 10, 0 getting, 0 putting)", tostring(q))
+    assert.equal(10, q:maxsize())
+    assert.equal(2, q:unfinished())
+    assert.is_nil(eventlet.Queue():maxsize())
+    assert.matches("^LifoQueue %(0 items, maxsize none", tostring(eventlet.LifoQueue()))
+  end)
+
+  it("leaves a getter of a collected queue parked, and safe to time out", function()
+    local gt = eventlet.spawn(function() return eventlet.Queue():get(0.05) end)
+    eventlet.sleep(0)
+    collectgarbage()
+    collectgarbage()
+    assert.same({nil, "empty"}, {gt:wait()})
+  end)
+
   it("allocates nothing per message in a ping-pong", function()
     local q1, q2 = eventlet.Queue(), eventlet.Queue()
     local N = 5000
@@ -311,7 +340,7 @@ describe("Queue", function()
     end)
     assert.is_true(q:join(5))
     worker:wait()
-    assert.equal(0, q.unfinished)
+    assert.equal(0, q:unfinished())
   end)
 
   it("resizes: growing admits blocked putters, shrinking keeps items", function()

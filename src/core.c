@@ -94,6 +94,8 @@ static const struct {
 } core_parts[] = {
   {NULL, core_funcs},
   {NULL, eh_thread_funcs},
+  {eh_open_waitq, eh_waitq_funcs},
+  {eh_open_queue, eh_queue_funcs},
   {NULL, eh_timeout_funcs},
   {NULL, eh_introspect_funcs},
   {NULL, eh_signal_funcs},

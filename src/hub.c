@@ -198,6 +198,7 @@ void eh_wake(eh_thread *t, int reason) {
   eh_hub *h = t->hub;
   if (t->state != EH_PARKED) return;
   ev_timer_stop(h->loop, &t->timer);
+  eh_waitq_unlink(t);
   t->wake = (unsigned char)reason;
   h->parked--;
   if (t->flags & EH_F_NESTED) t->state = EH_READY;  /* its loop sees it */
@@ -432,6 +433,7 @@ static int raise_deadlock(lua_State *L, eh_hub *h, eh_thread *t) {
 static void unpark_self(eh_hub *h, eh_thread *t) {
   if (t->state == EH_PARKED) h->parked--;
   ev_timer_stop(h->loop, &t->timer);
+  eh_waitq_unlink(t);
   t->state = EH_RUNNING;
 }
 

@@ -47,6 +47,7 @@ enum eh_wake {
 #define EH_F_MAIN     0x04  /* the pseudo-thread of non-hub callers */
 #define EH_F_KILLED   0x08  /* killed before it started: never runs */
 #define EH_F_FINISHED 0x10  /* its function returned: results kept */
+#define EH_F_ITEM     0x20  /* EH_UV_ITEM holds an item for its waker */
 
 /* User values of a GreenThread userdata. */
 enum {
@@ -55,14 +56,18 @@ enum {
   EH_UV_CANCEL,     /* a fired Timeout (sticky) or a kill error (once) */
   EH_UV_EXTRA,      /* lazily created table: name, links, waiters, locals */
   EH_UV_WAITER,     /* the first thread in :wait() for this one */
-  EH_UV_COUNT = EH_UV_WAITER
+  EH_UV_ITEM,       /* what it left for the waker of its waitq wait */
+  EH_UV_COUNT = EH_UV_ITEM
 };
 
 typedef struct eh_hub eh_hub;
 typedef struct eh_thread eh_thread;
+typedef struct eh_waitq eh_waitq;
 
 struct eh_thread {
   eh_thread *next;        /* run queue link */
+  eh_waitq *wq;           /* the wait queue it is parked in, if any */
+  eh_thread *wq_prev, *wq_next;  /* its neighbours there */
   eh_hub *hub;
   lua_State *co;          /* the coroutine (user value EH_UV_CO) */
   lua_State *top;         /* innermost coroutine resumed by our wrappers */
@@ -143,12 +148,33 @@ int eh_pushthread(lua_State *L, eh_thread *t);
 int eh_spawn(lua_State *L, eh_hub *h, int nargs);
 int eh_kill(lua_State *L, eh_thread *t, int erridx);
 void eh_extra(lua_State *L, eh_thread *t);
+int eh_label_park(lua_State *L, eh_thread *t, int idx);
+int eh_park_result(lua_State *L, int status, lua_KContext ctx);
 void eh_open_thread(lua_State *L);
 extern const luaL_Reg eh_thread_funcs[];
 
 /* timeout.c */
 void eh_open_timeout(lua_State *L);
 extern const luaL_Reg eh_timeout_funcs[];
+
+/* waitq.c: a FIFO of parked threads, embeddable in other objects */
+struct eh_waitq {
+  eh_thread *head, *tail;
+  int n;
+};
+void eh_waitq_init(eh_waitq *q);
+void eh_waitq_unlink(eh_thread *t);
+void eh_waitq_clear(eh_waitq *q);
+int eh_waitq_park(lua_State *L, eh_waitq *q, double timeout, const char *what,
+                  int labelidx, int itemidx, lua_KFunction k, lua_KContext ctx);
+int eh_waitq_reason(lua_State *L);
+int eh_waitq_wake(lua_State *L, eh_waitq *q, int n);
+void eh_open_waitq(lua_State *L);
+extern const luaL_Reg eh_waitq_funcs[];
+
+/* queue.c */
+void eh_open_queue(lua_State *L);
+extern const luaL_Reg eh_queue_funcs[];
 
 /* cowrap.c */
 extern const luaL_Reg eh_coroutine_funcs[];

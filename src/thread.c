@@ -593,6 +593,7 @@ static int gt_tostring(lua_State *L) {
 static int gt_gc(lua_State *L) {
   eh_thread *t = eh_checkthread(L, 1);
   ev_timer_stop(t->hub->loop, &t->timer);
+  eh_waitq_unlink(t);  /* the state is closing with the thread parked */
   return 0;
 }
 
@@ -605,13 +606,12 @@ static int gt_close(lua_State *L) {
   return 0;
 }
 
-/* park([timeout[, what]]) -> true, values... when unparked; nil, "timeout"
- * when the time ran out; raises on kill or Timeout.  The building block of
- * every Lua-level primitive.  [-0, +(1|2|n), e] */
-static int park_k(lua_State *L, int status, lua_KContext ctx) {
+/* The results of a park, for its continuation: true, values... when
+ * unparked; nil, "timeout" when the time ran out; raises on kill or
+ * Timeout.  Only the wake values may be left on the stack.  [-0, +(2|n), e] */
+int eh_park_result(lua_State *L, int status, lua_KContext ctx) {
   eh_thread *t = eh_gethub(L)->current;
-  int n = lua_gettop(L);  /* the stack was emptied: only wake values remain
-                           * (t->nwake is already reset by the hub's resume) */
+  int n = lua_gettop(L);  /* t->nwake is already reset by the hub's resume */
   (void)status; (void)ctx;
   if (t->wake == EH_WAKE_CANCEL) { lua_pop(L, n); return eh_park_check(L); }
   if (t->wake == EH_WAKE_TIMEOUT) {
@@ -624,23 +624,32 @@ static int park_k(lua_State *L, int status, lua_KContext ctx) {
   return n + 1;
 }
 
+/* Label t's coming park with the string at idx (if it is one) for
+ * threads() and deadlock reports; returns whether it was labelled.  A
+ * loop parking with the same string (the usual case) costs only a
+ * pointer comparison.  [-0, +0, -] */
+int eh_label_park(lua_State *L, eh_thread *t, int idx) {
+  if (lua_type(L, idx) != LUA_TSTRING) return 0;
+  if (lua_topointer(L, idx) != t->what_lua) {
+    eh_pushthread(L, t);
+    lua_pushvalue(L, idx);
+    lua_setiuservalue(L, -2, EH_UV_WHAT);
+    lua_pop(L, 1);
+    t->what_lua = lua_topointer(L, idx);
+  }
+  return 1;
+}
+
+/* park([timeout[, what]]) -> true, values... when unparked; nil, "timeout"
+ * when the time ran out; raises on kill or Timeout.  The building block of
+ * every Lua-level primitive.  [-0, +(2|n), e] */
 static int l_park(lua_State *L) {
   eh_hub *h = eh_gethub(L);
   double timeout = luaL_optnumber(L, 1, -1.);
-  eh_thread *t = h->current;
-  int labelled;
-  /* The label is kept in a user value; a loop parking with the same
-   * string (the usual case) costs only this pointer comparison. */
-  if (lua_type(L, 2) == LUA_TSTRING && lua_topointer(L, 2) != t->what_lua) {
-    eh_pushthread(L, t);
-    lua_pushvalue(L, 2);
-    lua_setiuservalue(L, -2, EH_UV_WHAT);
-    t->what_lua = lua_topointer(L, 2);
-  }
-  labelled = lua_type(L, 2) == LUA_TSTRING;
+  int labelled = eh_label_park(L, h->current, 2);
   lua_settop(L, 0);
   return eh_park(L, timeout < 0 ? -1. : timeout, labelled ? NULL : "park", -1,
-                 0, park_k);
+                 0, eh_park_result);
 }
 
 /* waiter() -> gt, seq: the running thread and the id of its next park,

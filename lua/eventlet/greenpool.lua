@@ -43,7 +43,7 @@ end
 -- the pool has room for it (not after a resize down), else is freed.
 local function member_ended(gt, pool)
   pool.members[gt] = nil
-  if pool.nrunning <= pool.size and pool.spawners.live > 0 and pool.spawners:wake() then
+  if pool.nrunning <= pool.size and pool.spawners:wake() then
     return  -- the slot changed hands: nrunning is unchanged
   end
   pool.nrunning = pool.nrunning - 1
@@ -64,7 +64,7 @@ end
 -- limit and the caller waits for it to end, as if it ran inline.
 function GreenPool:spawn(fn, ...)
   check_callable(fn, "GreenPool:spawn")
-  if self.nrunning < self.size and self.spawners.live == 0 then
+  if self.nrunning < self.size and #self.spawners == 0 then
     self.nrunning = self.nrunning + 1
     return start(self, fn, ...)
   end
@@ -110,14 +110,14 @@ end
 
 --- Number of callers blocked in spawn.
 function GreenPool:waiting()
-  return self.spawners.live
+  return #self.spawners
 end
 
 --- resize(size): change the limit; running threads finish, blocked
 -- spawners start while there is room.
 function GreenPool:resize(size)
   self.size = check_size(size, "GreenPool:resize", "size")
-  while self.nrunning < self.size and self.spawners.live > 0 and self.spawners:wake() do
+  while self.nrunning < self.size and self.spawners:wake() do
     self.nrunning = self.nrunning + 1
   end
 end
@@ -196,7 +196,7 @@ end
 
 --- __tostring: "GreenPool (3/10 running, 0 waiting)".
 function GreenPool:__tostring()
-  return ("GreenPool (%d/%d running, %d waiting)"):format(self.nrunning, self.size, self.spawners.live)
+  return ("GreenPool (%d/%d running, %d waiting)"):format(self.nrunning, self.size, #self.spawners)
 end
 
 local GreenPile = {}

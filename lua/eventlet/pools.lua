@@ -73,7 +73,7 @@ end
 local function create_in_slot(self, ok, item)
   if ok then return item end
   self.current_size = self.current_size - 1
-  if self.getters.live > 0 and self.getters:wake(CREATE) then
+  if self.getters:wake(CREATE) then
     self.current_size = self.current_size + 1
   end
   error(item, 0)
@@ -99,7 +99,7 @@ function Pool:get(timeout)
     return create_in_slot(self, pcall(self.create, self))
   end
   if timeout == 0 then return nil, "timeout" end
-  local woke, item = self.getters:wait1(timeout, "Pool:get")
+  local woke, item = self.getters:wait(timeout, "Pool:get")
   if not woke then return nil, "timeout" end
   if item == CREATE then return create_in_slot(self, pcall(self.create, self)) end
   return item
@@ -108,7 +108,7 @@ end
 -- Give a slot back after an item left the pool for good: a waiting
 -- getter gets to create a replacement.
 local function slot_freed(self)
-  if self.current_size <= self.max_size and self.getters.live > 0 and self.getters:wake(CREATE) then
+  if self.current_size <= self.max_size and self.getters:wake(CREATE) then
     return
   end
   self.current_size = self.current_size - 1
@@ -123,7 +123,7 @@ function Pool:put(item)
     self.current_size = self.current_size - 1
     return
   end
-  if self.getters.live > 0 and self.getters:wake(item) then return end
+  if self.getters:wake(item) then return end
   self.free_items:push(item)
 end
 
@@ -157,7 +157,7 @@ end
 
 --- Number of callers blocked in get().
 function Pool:waiting()
-  return self.getters.live
+  return #self.getters
 end
 
 --- resize(max_size): change the limit.  Shrinking drops free items over
@@ -169,7 +169,7 @@ function Pool:resize(max_size)
     self:drop(self:take_free())
     self.current_size = self.current_size - 1
   end
-  while self.current_size < self.max_size and self.getters.live > 0 and self.getters:wake(CREATE) do
+  while self.current_size < self.max_size and self.getters:wake(CREATE) do
     self.current_size = self.current_size + 1
   end
 end
@@ -180,7 +180,7 @@ function Pool.drop() end
 --- __tostring: "Pool (2 free, 3/4 made, 0 waiting)".
 function Pool:__tostring()
   return ("%s (%d free, %d/%d made, %d waiting)"):format(self.__name:match("[^.]+$"),
-    self.free_items.n, self.current_size, self.max_size, self.getters.live)
+    self.free_items.n, self.current_size, self.max_size, #self.getters)
 end
 
 -- The error raised by fan: `kind` "AllFailed" or "SomeFailed", with the

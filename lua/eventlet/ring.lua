@@ -4,8 +4,8 @@
 -- slots hold false, never nil, so the keys stay in the table's array part;
 -- the buffer restarts at 1 whenever it empties and slides back down when
 -- it has drifted far, so a push or shift allocates nothing once the ring
--- has grown to its working size.  Internal module: users want
--- eventlet.queue.
+-- has grown to its working size.  The buffer of pools and GreenPool
+-- (eventlet.queue keeps its items in C).  Internal module.
 local setmetatable = setmetatable
 
 local Ring = {}
@@ -22,9 +22,8 @@ function _M.new()
   return setmetatable({first = 1, last = 1, n = 0}, Ring)
 end
 
---- Move the slots first..last-1 of t down to 1 and free (false) the
--- slots they left; t.first and t.last follow.  eventlet.waiters uses it
--- for its records too.
+-- Move the slots first..last-1 of t down to 1 and free (false) the
+-- slots they left; t.first and t.last follow.
 local function slide(self)
   local first, last = self.first, self.last
   local span = last - first
@@ -70,7 +69,5 @@ function Ring:pop()
   if n == 1 then self.first, self.last = 1, 1 else self.last = last end
   return value
 end
-
-_M.slide = slide
 
 return _M

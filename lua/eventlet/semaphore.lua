@@ -36,10 +36,15 @@ local function check_wait(blocking, timeout, who)
   return timeout
 end
 
--- A semaphore object of class cls with `count` free units.
+-- A semaphore object of class cls with `count` free units.  Its hot
+-- methods are copied into it: the class's __index is a function (for
+-- .balance), which a method found in the object never reaches.
+-- contended: a thread may wait (set before any wait, cleared by a release
+-- that finds nobody), so an uncontended release makes no C call.
 local function new(cls, count, who)
   count = check_count(count == nil and 1 or count, who, "count", 3)
-  return setmetatable({counter = count, initial = count, waiters = waiters.new()}, cls)
+  return setmetatable({counter = count, initial = count, waiters = waiters.new(),
+                       contended = false, acquire = cls.acquire, release = cls.release}, cls)
 end
 
 --- Semaphore([count]) -> a semaphore with count (default 1) free units.
@@ -52,24 +57,28 @@ end
 -- seconds (nil: forever) and return true, or false when the time runs out.
 function Semaphore:acquire(blocking, timeout)
   if timeout ~= nil then timeout = check_wait(blocking, timeout, "Semaphore:acquire") end
-  if self.counter > 0 and self.waiters.live == 0 then
+  if self.counter > 0 then  -- free units never coexist with waiters
     self.counter = self.counter - 1
     return true
   end
   if blocking == false then return false end
-  return self.waiters:wait1(timeout, "Semaphore:acquire") == true
+  self.contended = true
+  return self.waiters:wait(timeout, "Semaphore:acquire") == true
 end
 
 --- Give a unit back: to the oldest waiter if any, else to the counter.
 function Semaphore:release()
-  local waiting = self.waiters
-  if waiting.n == 0 or not wake(waiting) then self.counter = self.counter + 1 end
+  if self.contended then
+    if wake(self.waiters) then return true end
+    self.contended = false
+  end
+  self.counter = self.counter + 1
   return true
 end
 
 --- True when acquire would block.
 function Semaphore:locked()
-  return self.counter <= 0 or self.waiters.live > 0
+  return self.counter <= 0 or #self.waiters > 0
 end
 
 --- False: release never fails or blocks on a plain Semaphore.
@@ -79,7 +88,7 @@ end
 
 --- Free units minus waiting threads (negative: threads wait).
 function Semaphore:get_balance()
-  return self.counter - self.waiters.live
+  return self.counter - #self.waiters
 end
 
 -- Release unless the function ran out of units; re-raise its error.
@@ -121,7 +130,7 @@ end
 --- __tostring: "Semaphore (counter 1, 0 waiting)".
 function Semaphore:__tostring()
   return ("%s (counter %d, %d waiting)"):format(self.__name:match("[^.]+$"),
-    self.counter, self.waiters.live)
+    self.counter, #self.waiters)
 end
 
 -- A subclass of Semaphore (or of parent), whose instances compute .balance.
@@ -183,7 +192,7 @@ end
 -- then let through (or hands its unit over directly at limit 0).
 function CappedSemaphore:acquire(blocking, timeout)
   timeout = check_wait(blocking, timeout, "CappedSemaphore:acquire")
-  if self.waiters.live == 0 then
+  if #self.waiters == 0 then
     if self.counter > 0 then
       self.counter = self.counter - 1
       if self.releasers:wake() then self.counter = self.counter + 1 end
@@ -192,7 +201,7 @@ function CappedSemaphore:acquire(blocking, timeout)
     if self.releasers:wake() then return true end
   end
   if blocking == false then return false end
-  return self.waiters:wait1(timeout, "CappedSemaphore:acquire") == true
+  return self.waiters:wait(timeout, "CappedSemaphore:acquire") == true
 end
 
 --- release([blocking[, timeout]]) -> bool: give a unit back; waits (FIFO)
@@ -200,17 +209,17 @@ end
 function CappedSemaphore:release(blocking, timeout)
   timeout = check_wait(blocking, timeout, "CappedSemaphore:release")
   if self.waiters:wake() then return true end
-  if self.counter < self.limit and self.releasers.live == 0 then
+  if self.counter < self.limit and #self.releasers == 0 then
     self.counter = self.counter + 1
     return true
   end
   if blocking == false then return false end
-  return self.releasers:wait1(timeout, "CappedSemaphore:release") == true
+  return self.releasers:wait(timeout, "CappedSemaphore:release") == true
 end
 
 --- Free units minus waiting acquirers plus waiting releasers.
 function CappedSemaphore:get_balance()
-  return self.counter - self.waiters.live + self.releasers.live
+  return self.counter - #self.waiters + #self.releasers
 end
 
 --- True: release blocks at the limit.
