@@ -251,7 +251,7 @@ function _M.proxy()
     end
     local host, port, path = req.target:match("^http://([^:/]+):?(%d*)(.*)$")
     local up = assert(eventlet.connect(host .. ":" .. (port ~= "" and port or 80), {timeout = 5}))
-    local out = {req.method .. " " .. (path ~= "" and path or "/") .. " HTTP/1.1\r\n"}
+    local out = {req.method .. " " .. (path ~= "" and path or "/") .. " HTTP/1.1\r\nHost: x\r\n"}
     for name, value in pairs(req.headers) do
       if not ({["proxy-authorization"] = 1, connection = 1, ["content-length"] = 1,
                ["transfer-encoding"] = 1})[name] then

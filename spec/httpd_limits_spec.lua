@@ -18,25 +18,26 @@ local LIMITS = {max_request_line = 100, max_header_line = 100, max_header_size =
 local long = ("x"):rep(150)
 
 local bad = {
-  {"a request line over the limit", "GET /" .. long .. " HTTP/1.1\r\n\r\n", 414},
-  {"a header line over the limit", "GET / HTTP/1.1\r\nX: " .. long .. "\r\n\r\n", 431},
-  {"too many headers", "GET / HTTP/1.1\r\nA: 1\r\nB: 1\r\nC: 1\r\nD: 1\r\nE: 1\r\nF: 1\r\nG: 1\r\n\r\n", 431},
-  {"a head over the total limit", "GET / HTTP/1.1\r\nA: " .. ("a"):rep(90) .. "\r\nB: " .. ("b"):rep(90)
+  {"a request line over the limit", "GET /" .. long .. " HTTP/1.1\r\nHost: x\r\n\r\n", 414},
+  {"a header line over the limit", "GET / HTTP/1.1\r\nHost: x\r\nX: " .. long .. "\r\n\r\n", 431},
+  {"too many headers", "GET / HTTP/1.1\r\nHost: x\r\n"
+    .. "A: 1\r\nB: 1\r\nC: 1\r\nD: 1\r\nE: 1\r\nF: 1\r\nG: 1\r\n\r\n", 431},
+  {"a head over the total limit", "GET / HTTP/1.1\r\nHost: x\r\nA: " .. ("a"):rep(90) .. "\r\nB: " .. ("b"):rep(90)
     .. "\r\nC: " .. ("c"):rep(90) .. "\r\nD: " .. ("d"):rep(90) .. "\r\nE: " .. ("e"):rep(90) .. "\r\n\r\n", 431},
-  {"a Content-Length over the body limit", "POST / HTTP/1.1\r\nContent-Length: 51\r\n\r\n", 413},
-  {"a chunked body over the limit", "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n"
+  {"a Content-Length over the body limit", "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 51\r\n\r\n", 413},
+  {"a chunked body over the limit", "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
     .. "20\r\n" .. ("a"):rep(32) .. "\r\n20\r\n" .. ("b"):rep(32) .. "\r\n0\r\n\r\n", 413},
-  {"Content-Length with Transfer-Encoding", "POST / HTTP/1.1\r\nContent-Length: 3\r\n"
+  {"Content-Length with Transfer-Encoding", "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n"
     .. "Transfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n", 400},
-  {"duplicate Content-Length", "POST / HTTP/1.1\r\nContent-Length: 3\r\nContent-Length: 3\r\n\r\nabc", 400},
-  {"an invalid Content-Length", "POST / HTTP/1.1\r\nContent-Length: abc\r\n\r\n", 400},
-  {"obs-fold", "GET / HTTP/1.1\r\nX: a\r\n folded\r\n\r\n", 400},
+  {"duplicate Content-Length", "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\nContent-Length: 3\r\n\r\nabc", 400},
+  {"an invalid Content-Length", "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: abc\r\n\r\n", 400},
+  {"obs-fold", "GET / HTTP/1.1\r\nHost: x\r\nX: a\r\n folded\r\n\r\n", 400},
   {"bare LF", "GET / HTTP/1.1\nHost: x\n\n", 400},
-  {"a bad method", "G@T / HTTP/1.1\r\n\r\n", 400},
+  {"a bad method", "G@T / HTTP/1.1\r\nHost: x\r\n\r\n", 400},
   {"a bad version", "GET / HTTP/9\r\n\r\n", 400},
-  {"invalid header bytes", "GET / HTTP/1.1\r\nX\1Y: a\r\n\r\n", 400},
-  {"a bad chunk size", "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\nxyz\r\n", 400},
-  {"a body truncated by the client", "POST / HTTP/1.1\r\nContent-Length: 10\r\n\r\nabc", 400, true},
+  {"invalid header bytes", "GET / HTTP/1.1\r\nHost: x\r\nX\1Y: a\r\n\r\n", 400},
+  {"a bad chunk size", "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nxyz\r\n", 400},
+  {"a body truncated by the client", "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\nabc", 400, true},
 }
 
 describe("httpd bad input", function()
@@ -54,7 +55,8 @@ describe("httpd bad input", function()
         assert.equal("close", res.headers.connection)
         assert.equal(tostring(#res.body), res.headers["content-length"])
         -- the server is still there for the next client
-        local ok = H.parse(H.exchange(port, "POST / HTTP/1.1\r\nContent-Length: 2\r\nConnection: close\r\n\r\nhi"))
+        local ok = H.parse(H.exchange(port, "POST / HTTP/1.1\r\nHost: x\r\n"
+          .. "Content-Length: 2\r\nConnection: close\r\n\r\nhi"))
         assert.equal("got 2", ok.body)
       end)
     end)
@@ -64,7 +66,7 @@ describe("httpd bad input", function()
     local lines = {}
     with_server(echo, {max_request_line = 20, log = function(line) lines[#lines + 1] = line end},
                 function(_, port)
-      H.exchange(port, "GET /" .. long .. " HTTP/1.1\r\n\r\n")
+      H.exchange(port, "GET /" .. long .. " HTTP/1.1\r\nHost: x\r\n\r\n")
     end)
     assert.matches("httpd starting up on http://127%.0%.0%.1:%d+$", lines[1])
     assert.matches('^127%.0%.0%.1 %- %- %[.-%] "%-" 414 %d+ ', lines[2])
@@ -75,7 +77,7 @@ describe("httpd bad input", function()
     with_server(echo, {header_timeout = 0.3}, function(_, port)
       local c = connect(port)
       local t0 = eventlet.now()
-      assert(c:send("GET / HTTP/1.1\r\n"))
+      assert(c:send("GET / HTTP/1.1\r\nHost: x\r\n"))
       for _ = 1, 5 do
         eventlet.sleep(0.1)
         if not c:send("X-A: b\r\n") then break end
@@ -91,7 +93,7 @@ describe("httpd bad input", function()
   it("closes an idle keep-alive connection quietly after idle_timeout", function()
     with_server(echo, {idle_timeout = 0.2}, function(_, port)
       local c = connect(port)
-      assert(c:send("POST / HTTP/1.1\r\nContent-Length: 1\r\n\r\nx"))
+      assert(c:send("POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\n\r\nx"))
       local rs = read_responses(c, 2)
       c:close()
       assert.equal(1, #rs)
@@ -108,7 +110,7 @@ describe("httpd bad input", function()
       return 200, {}, tostring(body)
     end, {body_timeout = 0.2}, function(_, port)
       local c = connect(port)
-      assert(c:send("POST / HTTP/1.1\r\nContent-Length: 10\r\n\r\nabc"))
+      assert(c:send("POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\nabc"))
       local all, _, partial = c:receive("*a")
       c:close()
       local res = H.parse(all or partial)
@@ -118,7 +120,7 @@ describe("httpd bad input", function()
     -- a handler that gives up on such a body answers 408
     with_server(echo, {body_timeout = 0.2}, function(_, port)
       local c = connect(port)
-      assert(c:send("POST / HTTP/1.1\r\nContent-Length: 10\r\n\r\nabc"))
+      assert(c:send("POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\nabc"))
       local all, _, partial = c:receive("*a")
       c:close()
       assert.equal(408, H.parse(all or partial).status)
@@ -137,7 +139,7 @@ describe("httpd bad input", function()
       result = "all written"
     end, nil, function(_, port)
       local c = connect(port)
-      assert(c:send("GET / HTTP/1.1\r\n\r\n"))
+      assert(c:send("GET / HTTP/1.1\r\nHost: x\r\n\r\n"))
       assert(c:receive(100))
       c:close()
       for _ = 1, 200 do
@@ -146,7 +148,8 @@ describe("httpd bad input", function()
       end
       assert.is_string(result)
       assert.not_equal("all written", result)
-      local res = H.parse(H.exchange(port, "POST / HTTP/1.1\r\nContent-Length: 2\r\nConnection: close\r\n\r\nhi"))
+      local res = H.parse(H.exchange(port, "POST / HTTP/1.1\r\nHost: x\r\n"
+        .. "Content-Length: 2\r\nConnection: close\r\n\r\nhi"))
       assert.equal("got 2", res.body)
     end)
   end)
@@ -164,7 +167,7 @@ describe("httpd bad input", function()
       local cs = {}
       for i = 1, 4 do
         cs[i] = connect(port)
-        assert(cs[i]:send("GET / HTTP/1.1\r\nConnection: close\r\n\r\n"))
+        assert(cs[i]:send("GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"))
       end
       eventlet.sleep(0.3)
       assert.equal(2, active)

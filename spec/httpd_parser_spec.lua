@@ -26,7 +26,7 @@ describe("core.http_parse_request", function()
   end)
 
   it("decodes chunked bodies, ignoring extensions and trailers", function()
-    local text = "POST /p HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n"
+    local text = "POST /p HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
                  .. "3;ext=1\r\nabc\r\n2\r\nde\r\n0\r\nX-Trailer: t\r\n\r\nGET"
     local req, used = parse(text)
     assert.equal("abcde", req.body)
@@ -35,10 +35,10 @@ describe("core.http_parse_request", function()
   end)
 
   it("reads a Content-Length body and says when input is incomplete", function()
-    local req = parse("POST / HTTP/1.1\r\nContent-Length: 5\r\n\r\nhello")
+    local req = parse("POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nhello")
     assert.equal("hello", req.body)
     assert.equal(5, req.content_length)
-    assert.same({nil, nil, "incomplete"}, {parse("POST / HTTP/1.1\r\nContent-Length: 5\r\n\r\nhel")})
+    assert.same({nil, nil, "incomplete"}, {parse("POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nhel")})
     assert.same({nil, nil, "incomplete"}, {parse("GET / HTTP/1.1\r\nHost: x\r\n")})
   end)
 
@@ -50,33 +50,33 @@ describe("core.http_parse_request", function()
     assert.equal("http://example.com/x?q", req.absolute_uri)
     req = parse("GET / HTTP/1.0\r\nConnection: keep-alive\r\n\r\n")
     assert.is_true(req.keep_alive)
-    req = parse("GET / HTTP/1.1\r\nConnection: close\r\n\r\n")
+    req = parse("GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
     assert.is_false(req.keep_alive)
   end)
 
   it("skips empty lines before the request line", function()
-    local req, used = parse("\r\n\r\nGET / HTTP/1.1\r\n\r\n")
+    local req, used = parse("\r\n\r\nGET / HTTP/1.1\r\nHost: x\r\n\r\n")
     assert.equal("GET", req.method)
-    assert.equal(22, used)
+    assert.equal(31, used)
   end)
 
   local rejections = {
     {"bare LF line ends", "GET / HTTP/1.1\nHost: x\n\n", 400},
-    {"obs-fold", "GET / HTTP/1.1\r\nX: a\r\n b\r\n\r\n", 400},
-    {"a space in a header name", "GET / HTTP/1.1\r\nHo st: x\r\n\r\n", 400},
-    {"a space before the colon", "GET / HTTP/1.1\r\nHost : x\r\n\r\n", 400},
+    {"obs-fold", "GET / HTTP/1.1\r\nHost: x\r\nX: a\r\n b\r\n\r\n", 400},
+    {"a space in a header name", "GET / HTTP/1.1\r\nHost: x\r\nHo st: x\r\n\r\n", 400},
+    {"a space before the colon", "GET / HTTP/1.1\r\nHost: x\r\nHost : x\r\n\r\n", 400},
     {"Content-Length with Transfer-Encoding",
-     "POST / HTTP/1.1\r\nContent-Length: 1\r\nTransfer-Encoding: chunked\r\n\r\n1\r\na\r\n0\r\n\r\n", 400},
-    {"duplicate Content-Length", "POST / HTTP/1.1\r\nContent-Length: 1\r\nContent-Length: 1\r\n\r\na", 400},
-    {"invalid Content-Length", "POST / HTTP/1.1\r\nContent-Length: 1x\r\n\r\na", 400},
-    {"negative Content-Length", "POST / HTTP/1.1\r\nContent-Length: -1\r\n\r\n", 400},
-    {"a Transfer-Encoding not ending in chunked", "POST / HTTP/1.1\r\nTransfer-Encoding: gzip\r\n\r\n", 400},
-    {"a bad chunk size", "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n", 400},
-    {"a bad method", "FOO / HTTP/1.1\r\n\r\n", 400},
+     "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\nTransfer-Encoding: chunked\r\n\r\n1\r\na\r\n0\r\n\r\n", 400},
+    {"duplicate Content-Length", "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\nContent-Length: 1\r\n\r\na", 400},
+    {"invalid Content-Length", "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 1x\r\n\r\na", 400},
+    {"negative Content-Length", "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: -1\r\n\r\n", 400},
+    {"a Transfer-Encoding not ending in chunked", "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip\r\n\r\n", 400},
+    {"a bad chunk size", "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n", 400},
+    {"a bad method", "FOO / HTTP/1.1\r\nHost: x\r\n\r\n", 400},
     {"a bad version", "GET / HTTP/1.x\r\n\r\n", 400},
     {"an unsupported version", "GET / HTTP/2.0\r\n\r\n", 505},
-    {"NUL in the path", "GET /a%00 HTTP/1.1\r\n\r\n", 400},
-    {"a control byte in a value", "GET / HTTP/1.1\r\nX: a\1b\r\n\r\n", 400},
+    {"NUL in the path", "GET /a%00 HTTP/1.1\r\nHost: x\r\n\r\n", 400},
+    {"a control byte in a value", "GET / HTTP/1.1\r\nHost: x\r\nX: a\1b\r\n\r\n", 400},
   }
   for _, case in ipairs(rejections) do
     it("rejects " .. case[1] .. " with " .. case[3], function()
@@ -89,13 +89,14 @@ describe("core.http_parse_request", function()
 
   it("enforces each limit with its status", function()
     local long = ("a"):rep(100)
-    assert.equal(414, select(2, parse("GET /" .. long .. " HTTP/1.1\r\n\r\n", {max_request_line = 50})))
-    assert.equal(431, select(2, parse("GET / HTTP/1.1\r\nX: " .. long .. "\r\n\r\n", {max_header_line = 50})))
-    assert.equal(431, select(2, parse("GET / HTTP/1.1\r\nA: 1\r\nB: 2\r\nC: 3\r\n\r\n", {max_headers = 2})))
-    assert.equal(431, select(2, parse("GET / HTTP/1.1\r\nA: " .. long .. "\r\nB: " .. long .. "\r\n\r\n",
+    assert.equal(414, select(2, parse("GET /" .. long .. " HTTP/1.1\r\nHost: x\r\n\r\n", {max_request_line = 50})))
+    assert.equal(431, select(2, parse("GET / HTTP/1.1\r\nHost: x\r\n"
+      .. "X: " .. long .. "\r\n\r\n", {max_header_line = 50})))
+    assert.equal(431, select(2, parse("GET / HTTP/1.1\r\nHost: x\r\nA: 1\r\nB: 2\r\nC: 3\r\n\r\n", {max_headers = 2})))
+    assert.equal(431, select(2, parse("GET / HTTP/1.1\r\nHost: x\r\nA: " .. long .. "\r\nB: " .. long .. "\r\n\r\n",
                                       {max_header_size = 150})))
-    assert.equal(413, select(2, parse("POST / HTTP/1.1\r\nContent-Length: 5\r\n\r\nhello", {max_body = 4})))
-    assert.equal(413, select(2, parse("POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n"
+    assert.equal(413, select(2, parse("POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nhello", {max_body = 4})))
+    assert.equal(413, select(2, parse("POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
                                       .. "5\r\nhello\r\n0\r\n\r\n", {max_body = 4})))
     -- a request line still arriving is refused as soon as it is too long
     assert.equal(414, select(2, parse("GET /" .. long, {max_request_line = 50})))
@@ -124,7 +125,8 @@ end)
 describe("HttpParser", function()
   it("parses pipelined messages one at a time from a buffer", function()
     local p = core.http_parser("request")
-    local buf = "GET /1 HTTP/1.1\r\n\r\nPOST /2 HTTP/1.1\r\nContent-Length: 3\r\n\r\nabcGET /3 HTTP/1.1\r\n\r\n"
+    local buf = "GET /1 HTTP/1.1\r\nHost: x\r\n"
+      .. "\r\nPOST /2 HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n\r\nabcGET /3 HTTP/1.1\r\nHost: x\r\n\r\n"
     local req, pos = p:head(buf, 1)
     assert.equal("/1", req.path)
     assert.equal("head", p:state())

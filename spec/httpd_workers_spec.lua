@@ -10,7 +10,7 @@ local H = require "helpers.httpd"
 
 -- Ask the server once; returns worker pid and its parent's pid.
 local function whoami(port)
-  local res = H.parse(H.exchange(port, "GET / HTTP/1.1\r\nConnection: close\r\n\r\n"))
+  local res = H.parse(H.exchange(port, "GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"))
   local pid, ppid = res.body:match("^(%d+) (%d+)$")
   return tonumber(pid), tonumber(ppid)
 end
@@ -77,7 +77,7 @@ describe("httpd workers", function()
     local first = workers_settle(p, 2, {})
     for _ = 1, 4 do answered_by(port, p.pid, first) end
     -- a crash is answered by nothing, then a fresh worker takes the slot
-    H.exchange(port, "GET /crash HTTP/1.1\r\n\r\n")
+    H.exchange(port, "GET /crash HTTP/1.1\r\nHost: x\r\n\r\n")
     local after_crash
     assert.is_true(eventually(function()
       local set, n = children(p.pid)

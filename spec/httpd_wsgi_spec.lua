@@ -26,7 +26,7 @@ describe("eventlet.wsgi", function()
       start_response("201 Created", {{"Content-Type", "text/plain"}, {"X-A", "1"}})
       return {"got ", body, " at ", environ.PATH_INFO}
     end, {environ = {extra = "yes"}}, function(port)
-      local res = H.parse(H.exchange(port, "POST /a%20b?q=1 HTTP/1.1\r\nContent-Type: text/x\r\n"
+      local res = H.parse(H.exchange(port, "POST /a%20b?q=1 HTTP/1.1\r\nHost: x\r\nContent-Type: text/x\r\n"
                                            .. "X_Spoof: no\r\nAccept-Encoding: gz\r\nContent-Length: 3\r\n"
                                            .. "Connection: close\r\n\r\nabc"))
       assert.equal(201, res.status)
@@ -56,7 +56,7 @@ describe("eventlet.wsgi", function()
       return function() i = i + 1 if i <= 2 then return "part" .. i end end
     end, nil, function(port)
       local c = H.connect(port)
-      assert(c:send("GET /s HTTP/1.1\r\n\r\n"))
+      assert(c:send("GET /s HTTP/1.1\r\nHost: x\r\n\r\n"))
       local rs = H.read_responses(c, 1)
       c:close()
       assert.equal("part1part2", rs[1].body)
@@ -75,7 +75,7 @@ describe("eventlet.wsgi", function()
       return {c == "" and "end" or "?"}
     end, {keepalive = false}, function(port)
       local c = H.connect(port)
-      assert(c:send("POST / HTTP/1.1\r\nContent-Length: 5\r\n\r\nx\nyy\n"))
+      assert(c:send("POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nx\nyy\n"))
       local rs = H.read_responses(c, 2)
       c:close()
       assert.equal(1, #rs)

@@ -133,6 +133,14 @@ add("HTTP 1.1 no slash", req("GET / HTTP 1.1"), 400)
 add("PRI preface (h2c)", "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", 400)
 add("HTTP/1.0 request", "GET / HTTP/1.0\r\n\r\n", 200)
 
+-- ---- Host (RFC 9112 3.2: exactly one in HTTP/1.1) ----
+add("HTTP/1.1 without Host", "GET / HTTP/1.1\r\n\r\n", 400)
+add("HTTP/1.1 absolute-form without Host", "GET http://x/ HTTP/1.1\r\n\r\n", 400)
+add("two Host headers", req("GET / HTTP/1.1", {"Host: y\r\n"}), 400)
+add("two Host headers, other case", req("GET / HTTP/1.1", {"hOST: x\r\n"}), 400)
+add("empty Host", "GET / HTTP/1.1\r\nHost:\r\n\r\n", 200)
+add("HTTP/1.0 without Host", "GET / HTTP/1.0\r\nX-A: a\r\n\r\n", 200)
+
 -- ---- oversized fields ----
 add("request line over max_request_line", req("GET /" .. ("a"):rep(8200) .. " HTTP/1.1"), 414)
 add("request line at the limit", req("GET /" .. ("a"):rep(8192 - 15) .. " HTTP/1.1"), 200)

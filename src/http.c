@@ -144,6 +144,7 @@ static int fail(eh_http *h, int status, const char *reason) {
 /* Reset the per-message state (between messages on one connection). */
 static void reset_message(eh_http *h) {
   h->scanned = h->line_start = h->nlines = 0;
+  h->hosts = 0;
   h->body_seen = 0;
   h->phase = EH_HTTP_PHASE_HEAD;
 }
@@ -253,6 +254,11 @@ static int on_header_value_complete(llhttp_t *p) {
     fail(h, 400, "invalid header field name");
     return -1;
   }
+  if (p->type == HTTP_REQUEST && h->field_len == 4 &&
+      strncasecmp(h->field, "host", 4) == 0 && h->hosts++ > 0) {
+    fail(h, 400, "more than one Host header");  /* RFC 9112 3.2 */
+    return -1;
+  }
   while (vlen > 0 && (h->value[vlen - 1] == ' ' || h->value[vlen - 1] == '\t')) vlen--;
   lua_pushlstring(L, h->value ? h->value : "", vlen);
   if (h->raw_idx) {
@@ -279,11 +285,17 @@ static int on_header_value_complete(llhttp_t *p) {
   return 0;
 }
 
-/* End of the head: pause so the caller gets control with the parser
- * standing at the first body byte. */
+/* End of the head: refuse an HTTP/1.1 request without Host (RFC 9112
+ * 3.2), else pause so the caller gets control with the parser standing
+ * at the first body byte. */
 static int on_headers_complete(llhttp_t *p) {
   eh_http *h = (eh_http *)p->data;
   if (h->phase != EH_HTTP_PHASE_HEAD) return 0;
+  if (p->type == HTTP_REQUEST && p->http_major == 1 && p->http_minor == 1 &&
+      h->hosts == 0) {
+    fail(h, 400, "missing Host header");
+    return -1;
+  }
   return h->skip_body ? 1 : HPE_PAUSED;
 }
 

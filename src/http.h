@@ -68,6 +68,7 @@ typedef struct eh_http {
   /* incremental scan of the head (offsets from the head's start) */
   size_t scanned, line_start;
   size_t nlines;
+  int hosts;               /* Host fields in a request head */
   /* spans of the head being parsed (all inside one buffer) */
   const char *url, *field, *value;
   size_t url_len, field_len, value_len;

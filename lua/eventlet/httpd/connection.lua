@@ -20,6 +20,7 @@ local tonumber = tonumber
 local ipairs = ipairs
 local error = error
 local next = next
+local rawget = rawget
 local str_lower = string.lower
 
 local _M = {}
@@ -96,12 +97,7 @@ local function handle(server, conn, req)
   local started = server.log and core_now()
   req.remote_addr, req.remote_port, req.scheme, req._conn = conn.remote_addr, conn.remote_port,
                                                              server.scheme, conn
-  if req.has_body then
-    local expect = req.headers.expect
-    if expect and req.version == "1.1" and str_lower(expect) == "100-continue" then
-      conn.continue_pending = true
-    end
-  end
+  if req.has_body and req._continue then conn.continue_pending = true end
   local res = conn.res
   res:reset(req)
   req._res = res
@@ -130,6 +126,13 @@ local function loop(server, conn, sock)
     if not req then
       if type(status) == "number" then reject(server, conn, status, reason) end
       return
+    end
+    local expect = rawget(req.headers, "expect")
+    if expect and req.version == "1.1" then  -- HTTP/1.0 expectations are ignored
+      if str_lower(expect) ~= "100-continue" then
+        return reject(server, conn, 417, "unsupported expectation: " .. expect)
+      end
+      req._continue = true
     end
     handle(server, conn, req)
     wait = server.idle_timeout
