@@ -17,6 +17,7 @@
  */
 #include <limits.h>
 #include <stdio.h>
+#include <malloc.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -400,10 +401,25 @@ static int pmain(lua_State *L) {
   return 1;
 }
 
+/* Keep big Lua strings (socket reads of up to 256 KiB, 1 MiB sends) in
+ * the heap: with glibc's defaults each one was a fresh mmap, or heap
+ * memory trimmed and faulted in again, which cost a third of a bulk
+ * transfer's time.  Up to 16 MiB of freed memory stays mapped.  A user's
+ * own GLIBC_TUNABLES for malloc wins (docs/operations.md). */
+static void tune_malloc(void) {
+#if defined(__GLIBC__) && defined(M_MMAP_THRESHOLD)
+  const char *tunables = getenv("GLIBC_TUNABLES");
+  if (tunables != NULL && strstr(tunables, "glibc.malloc.") != NULL) return;
+  mallopt(M_MMAP_THRESHOLD, 4 << 20);
+  mallopt(M_TRIM_THRESHOLD, 16 << 20);
+#endif
+}
+
 int main(int argc, char **argv) {
   lua_State *L;
   options o;
   int status, ok;
+  tune_malloc();
   if (argv[0] && argv[0][0]) progname = argv[0];
   o = scan_args(argv);
   if (o.bad) { usage(argv[o.bad]); return EXIT_FAILURE; }
