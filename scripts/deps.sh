@@ -10,7 +10,7 @@ clang-14 libclang-rt-14-dev
 nginx
 socat libedit-dev tmux procps"
 BENCH="python3-eventlet python3-gevent lua-copas lua-socket nginx
-libnginx-mod-http-lua wrk valgrind"
+libnginx-mod-http-lua wrk valgrind iproute2"
 
 pkgs=$CORE
 [ "${1:-}" = "--bench" ] && pkgs=$BENCH
