@@ -232,10 +232,12 @@ static int make_room(eh_sock *s) {
   return 0;
 }
 
-/* One read into the buffer, without parking.  After a plain read that
- * drained the kernel buffer, the next call reports EH_IO_AGAIN without a
- * syscall: in request/response traffic the next bytes are rarely there
- * yet, and the level-triggered poll finds them at once when they are. */
+/* One read into the buffer, without parking.  After a small plain read
+ * that drained the kernel buffer, the next call reports EH_IO_AGAIN
+ * without a syscall: in request/response traffic the next bytes are rarely
+ * there yet, and the level-triggered poll finds them at once when they
+ * are.  After a large one (a bulk stream) more has usually arrived
+ * meanwhile, so the next read is tried at once. */
 int eh_sock_read_some(eh_sock *s) {
   ssize_t n;
   size_t room;
@@ -255,7 +257,7 @@ int eh_sock_read_some(eh_sock *s) {
   n = s->ops->read(s, s->buf + s->off + s->len, room, &wait);
   if (n > 0) {
     s->len += (size_t)n;
-    s->drained = (size_t)n < room;
+    s->drained = (size_t)n < room && (size_t)n < EH_SOCK_BUFSIZE;
     return EH_IO_OK;
   }
   if (n == 0) return EH_IO_EOF;
