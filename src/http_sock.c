@@ -9,9 +9,11 @@
  * consumed once complete, so pipelined requests simply stay buffered.
  * Every function keeps the parser at stack index 1 and the socket at 2.
  */
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "http.h"
 #include "http_write.h"
@@ -39,17 +41,20 @@ static void restore_timeout(eh_http *h, eh_sock *s) {
   h->trimming = 0;
 }
 
-/* Free an idle socket's empty read buffer, so thousands of idle
- * keep-alive connections do not pin 16 KiB each (socket.c allocates one on
- * the next read; the memory goes back to the allocator for others --
- * though glibc keeps the page the request touched resident).  Over
- * socket.h's public fields: socket.c has no call for it. */
+/* Give the pages of an idle socket's empty read buffer back to the
+ * kernel, so thousands of idle keep-alive connections do not pin what the
+ * last request touched.  The buffer stays allocated (a page-aligned block
+ * from socket.c, or a grown one whose whole interior pages go) and reads
+ * back as zeros; free() would have kept the touched page resident, since
+ * glibc reuses heap memory in place.  Over socket.h's public fields:
+ * socket.c has no call for it. */
 static void release_buffer(eh_sock *s) {
-  if (s->buf != NULL && s->len == 0 && s->reader == NULL) {
-    free(s->buf);
-    s->buf = NULL;
-    s->cap = s->off = 0;
-  }
+  uintptr_t start, end;
+  if (s->buf == NULL || s->len != 0 || s->reader != NULL) return;
+  start = ((uintptr_t)s->buf + EH_SOCK_PAGE - 1) & ~(uintptr_t)(EH_SOCK_PAGE - 1);
+  end = ((uintptr_t)s->buf + s->cap) & ~(uintptr_t)(EH_SOCK_PAGE - 1);
+  if (end > start) (void)madvise((void *)start, end - start, MADV_DONTNEED);
+  s->off = 0;
 }
 
 /* Seconds left of an idle wait (< 0: no limit). */

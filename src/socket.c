@@ -210,8 +210,8 @@ int eh_sock_reserve(eh_sock *s, size_t n) {
 /* Make room after the buffered bytes: compact, or grow when full.
  * Returns 0, or -1 when memory ran out. */
 static int make_room(eh_sock *s) {
-  if (s->buf == NULL) {
-    s->buf = (char *)malloc(EH_SOCK_BUFSIZE);
+  if (s->buf == NULL) {  /* page-aligned: an idle socket can drop its pages */
+    s->buf = (char *)aligned_alloc(EH_SOCK_PAGE, EH_SOCK_BUFSIZE);
     if (s->buf == NULL) return -1;
     s->cap = EH_SOCK_BUFSIZE;
     s->off = s->len = 0;

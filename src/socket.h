@@ -40,6 +40,7 @@
 #define EH_SOCKET_MT "eventlet.socket"
 #define EH_SOCK_IOV_MAX 64      /* iovecs one eh_sock_writev may take */
 #define EH_SOCK_BUFSIZE 16384   /* initial read buffer */
+#define EH_SOCK_PAGE 4096       /* its alignment (a page on Linux) */
 #define EH_SOCK_BIGREAD 262144  /* buffer a large recv(n) may grow to */
 
 /* What kind of descriptor a socket wraps. */
