@@ -2,6 +2,7 @@
 -- real sockets: pipelining, chunked in and out, 100-continue, HEAD,
 -- 204/304, keep-alive, HTTP/1.0, handler errors, posthooks.
 local eventlet = require "eventlet"
+local core = require "eventlet.core"
 local H = require "helpers.httpd"
 
 local with_server, connect, read_responses = H.with_server, H.connect, H.read_responses
@@ -219,6 +220,56 @@ describe("httpd protocol", function()
       c:close()
       assert.equal("later", rs[1].body)
     end)
+  end)
+
+  it("keeps an idle keep-alive connection without a green thread, and serves it again", function()
+    with_server(app, {idle_timeout = 5}, function(srv, port)
+      local c = connect(port)
+      assert(c:send("GET /before HTTP/1.1\r\nHost: x\r\n\r\n"))
+      assert.equal("path=/before v=1.1", read_responses(c, 1)[1].body)
+      local busy = core.stats().live
+      eventlet.sleep(0.6)                    -- past the idle trim (0.25 s)
+      assert.equal(busy - 1, core.stats().live)
+      local conn, thread = next(srv.conns)
+      assert.is_false(thread)                -- tracked, dozing
+      assert.is_true(conn.idle)
+      assert(c:send("GET /after HTTP/1.1\r\nHost: x\r\n\r\n"))
+      assert.equal("path=/after v=1.1", read_responses(c, 1)[1].body)
+      assert.equal(busy, core.stats().live)  -- a thread again while it works
+      c:close()
+    end)
+  end)
+
+  it("closes a dozing connection at its idle timeout, and on stop", function()
+    with_server(app, {idle_timeout = 0.5}, function(srv, port)
+      local c = connect(port)
+      assert(c:send("GET / HTTP/1.1\r\nHost: x\r\n\r\n"))
+      read_responses(c, 1)
+      local t0 = core.now()
+      local data, err = c:receive(1)
+      assert.is_nil(data)
+      assert.equal("closed", err)
+      assert.is_true(core.now() - t0 > 0.3)
+      c:close()
+      eventlet.sleep(0.05)
+      assert.equal(0, srv.nconns)
+    end)
+    local srv
+    with_server(app, {idle_timeout = 30}, function(server, port)
+      srv = server
+      local c = connect(port)
+      assert(c:send("GET / HTTP/1.1\r\nHost: x\r\n\r\n"))
+      read_responses(c, 1)
+      eventlet.sleep(0.4)                    -- dozing now
+      local t0 = core.now()
+      server:stop({grace = 5})               -- closes it at once
+      assert.is_true(core.now() - t0 < 1)
+      local data, err = c:receive(1)
+      assert.is_nil(data)
+      assert.equal("closed", err)
+      c:close()
+    end)
+    assert.equal(0, srv.nconns)
   end)
 
   it("speaks HTTP/1.0: close by default, keep-alive on request, close-delimited streams", function()

@@ -87,6 +87,7 @@ typedef struct eh_http {
   double saved_timeout;    /* the socket's own timeout, restored after */
   double idle_deadline;    /* when an idle wait ends (0: not idle yet, < 0: never) */
   int trimming;            /* parked for IDLE_TRIM before giving the buffer back */
+  int may_doze;            /* after IDLE_TRIM, return "idle" instead of waiting on */
 } eh_http;
 
 /* http.c */

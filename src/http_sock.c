@@ -29,9 +29,10 @@ static eh_sock *check_socket(lua_State *L, int idx) {
   return (eh_sock *)eh_http_checkudata(L, idx, EH_HTTP_K_SOCKET_MT, EH_SOCKET_MT);
 }
 
-/* An idle keep-alive connection gives its read buffer back after this
- * many seconds (busy connections never wait that long). */
-#define IDLE_TRIM 1.0
+/* An idle keep-alive connection gives its read buffer's pages back (and,
+ * when its caller lets it doze, its green thread) after this many seconds;
+ * busy connections never wait that long. */
+#define IDLE_TRIM 0.25
 
 /* Restore the socket's own timeout after a head read. */
 static void restore_timeout(eh_http *h, eh_sock *s) {
@@ -146,32 +147,45 @@ static int idle_k(lua_State *L, int status, lua_KContext ctx) {
 }
 
 /* After a fill: parse again, or report why no more bytes came.  An idle
- * connection that waited IDLE_TRIM frees its buffer and waits on for
- * readability alone. */
+ * connection that waited IDLE_TRIM gives its buffer's pages back and
+ * waits on for readability alone -- or, when the caller allowed it,
+ * returns nil, "idle", seconds left, so it can wait with no thread
+ * (sock:dormant). */
 static int head_k(lua_State *L, int status, lua_KContext ctx) {
   eh_http *h = check_parser(L);
   eh_sock *s = check_socket(L, 2);
   (void)status; (void)ctx;
   if (s->rstatus == EH_IO_TIMEOUT && h->trimming && s->len == 0) {
+    double left = idle_left(h);
     h->trimming = 0;
     release_buffer(s);
-    s->timeout = idle_left(h);
+    if (h->may_doze && left != 0) {  /* the caller can wait without a thread */
+      restore_timeout(h, s);
+      lua_pushnil(L);
+      lua_pushliteral(L, "idle");
+      if (left < 0) lua_pushnil(L); else lua_pushnumber(L, left);
+      return 3;
+    }
+    s->timeout = left;
     if (s->timeout != 0) return eh_sock_wait(L, s, EV_READ, 0, idle_k);
   }
   if (s->rstatus != EH_IO_OK) return head_fail(L, h, s, s->rstatus);
   return head_step(L, h, s);
 }
 
-/* http_read_head(parser, sock[, idle[, header_timeout[, skip_body]]]) -> msg |
- * nil, status, reason (malformed, over a limit: answer it) | nil, err
- * ("closed", "timeout", ...: nothing of a request arrived).  idle bounds
- * the wait for the first byte, header_timeout the whole head once it has
- * begun (slowloris); both in seconds, nil for none.  skip_body: a
- * response parser reads the answer to a HEAD.  [-0, +(1|2|3), e] */
+/* http_read_head(parser, sock[, idle[, header_timeout[, skip_body[, doze]]]])
+ * -> msg | nil, status, reason (malformed, over a limit: answer it) | nil,
+ * err ("closed", "timeout", ...: nothing of a request arrived) | nil,
+ * "idle", left (doze: nothing arrived for a while; left seconds of idle
+ * time remain, nil for no limit).  idle bounds the wait for the first
+ * byte, header_timeout the whole head once it has begun (slowloris); both
+ * in seconds, nil for none.  skip_body: a response parser reads the
+ * answer to a HEAD.  [-0, +(1|2|3), e] */
 static int l_http_read_head(lua_State *L) {
   eh_http *h = check_parser(L);
   eh_sock *s = check_socket(L, 2);
   h->skip_body = lua_toboolean(L, 5);
+  h->may_doze = lua_toboolean(L, 6);
   lua_settop(L, 4);
   h->saved_timeout = s->timeout;
   h->deadline = 0;

@@ -109,6 +109,7 @@ static void reader_cb(struct ev_loop *loop, ev_io *w, int revents) {
   eh_sock *s = (eh_sock *)w->data;
   (void)revents;
   if (s->reader) eh_wake(s->reader, EH_WAKE_IO);
+  else if (s->dormant) eh_sock_wake_dormant(s, "readable");
   else stop_watcher(loop, w, &s->ridle);
 }
 
@@ -133,8 +134,10 @@ eh_sock *eh_pushsocket(lua_State *L, int fd, int kind, int family) {
   s->ops = &plain_ops;
   ev_init(&s->rio, reader_cb);
   s->rio.data = s;
+  s->dref = LUA_NOREF;
   ev_init(&s->wio, writer_cb);
   s->wio.data = s;
+  s->wiov = s->wiov_small;
   luaL_setmetatable(L, EH_SOCKET_MT);
   if (fd >= 0) {
     int fl = fcntl(fd, F_GETFL), fdfl = fcntl(fd, F_GETFD);
@@ -162,10 +165,13 @@ static void restore_fd_flags(eh_sock *s, int keeping) {
   s->was_inherited = 0;
 }
 
+static void end_write(eh_sock *s);
+
 /* Close the fd once; parked threads wake and find EH_IO_CLOSED. */
 void eh_sock_close(eh_sock *s) {
   struct ev_loop *loop = s->hub->loop;
   if (s->fd < 0) return;
+  eh_sock_wake_dormant(s, "closed");
   stop_watcher(loop, &s->rio, &s->ridle);
   stop_watcher(loop, &s->wio, &s->widle);
   if (s->ops->close) s->ops->close(s);
@@ -178,6 +184,7 @@ void eh_sock_close(eh_sock *s) {
   s->cap = s->off = s->len = 0;
   if (s->reader) eh_wake(s->reader, EH_WAKE_IO);
   if (s->writer) eh_wake(s->writer, EH_WAKE_IO);
+  end_write(s);  /* a killed writer may have left a long write's array */
 }
 
 /* The unread bytes of the buffer.  */
@@ -407,6 +414,13 @@ static int write_some(eh_sock *s) {
   return EH_IO_OK;
 }
 
+/* The write is over: forget its iovecs (and a long write's array). */
+static void end_write(eh_sock *s) {
+  s->wiovcnt = 0;
+  if (s->wiov != s->wiov_small) free(s->wiov);
+  s->wiov = s->wiov_small;
+}
+
 /* After a park of eh_sock_writev: write more, or park again. */
 static int writev_k(lua_State *L, int status, lua_KContext ctx) {
   eh_sock *s = (eh_sock *)ctx;
@@ -417,7 +431,7 @@ static int writev_k(lua_State *L, int status, lua_KContext ctx) {
     if (st == EH_IO_AGAIN)
       return park_slot(L, s, EV_WRITE, s->wwait, writev_k);
   }
-  s->wiovcnt = 0;
+  end_write(s);
   s->wstatus = st;
   return s->wk(L, LUA_YIELD, s->wctx);
 }
@@ -429,6 +443,13 @@ int eh_sock_writev(lua_State *L, eh_sock *s, const struct iovec *iov,
   check_slot(L, s, EV_WRITE);
   if (iovcnt > EH_SOCK_IOV_MAX)
     return luaL_error(L, "socket: more than %d buffers in one write", EH_SOCK_IOV_MAX);
+  if (iovcnt > EH_SOCK_IOV_SMALL) {
+    s->wiov = (struct iovec *)malloc((size_t)iovcnt * sizeof *s->wiov);
+    if (s->wiov == NULL) {
+      s->wiov = s->wiov_small;
+      return luaL_error(L, "socket: not enough memory");
+    }
+  }
   for (i = 0; i < iovcnt; i++)
     if (iov[i].iov_len > 0) s->wiov[j++] = iov[i];
   s->wiovcnt = j;
@@ -436,7 +457,7 @@ int eh_sock_writev(lua_State *L, eh_sock *s, const struct iovec *iov,
   st = write_some(s);
   if (st == EH_IO_AGAIN && s->timeout == 0) st = EH_IO_TIMEOUT;
   if (st != EH_IO_AGAIN) {
-    s->wiovcnt = 0;
+    end_write(s);
     s->wstatus = st;
     return k(L, LUA_OK, ctx);
   }
@@ -459,7 +480,8 @@ static int l_detach(lua_State *L) {
   eh_sock *s = eh_checksocket(L, 1);
   int fd = s->fd;
   if (s->tls) return luaL_error(L, "socket: cannot detach a TLS connection");
-  if (s->reader || s->writer) return luaL_error(L, "socket: cannot detach while in use");
+  if (s->reader || s->writer || s->dormant)
+    return luaL_error(L, "socket: cannot detach while in use");
   stop_watcher(s->hub->loop, &s->rio, &s->ridle);
   stop_watcher(s->hub->loop, &s->wio, &s->widle);
   restore_fd_flags(s, 1);
@@ -516,13 +538,22 @@ static int l_tostring(lua_State *L) {
   return 1;
 }
 
+/* __gc: close, without waking a dormant registration (the state is
+ * closing: nothing would run it).  [-0, +0, -] */
+static int l_gc(lua_State *L) {
+  eh_sock *s = eh_checksocket(L, 1);
+  eh_sock_drop_dormant(L, s);
+  eh_sock_close(s);
+  return 0;
+}
+
 static const luaL_Reg socket_methods[] = {
   {"close", l_close}, {"detach", l_detach}, {"settimeout", l_settimeout},
   {"gettimeout", l_gettimeout}, {"getfd", l_getfd}, {"dirty", l_dirty},
   {NULL, NULL}};
 
 static const luaL_Reg socket_meta[] = {
-  {"__gc", l_close}, {"__close", l_close}, {"__tostring", l_tostring},
+  {"__gc", l_gc}, {"__close", l_close}, {"__tostring", l_tostring},
   {NULL, NULL}};
 
 /* Create the socket metatable: methods from this file, sockio.c and
@@ -534,6 +565,7 @@ void eh_open_socket(lua_State *L) {
     luaL_setfuncs(L, socket_methods, 0);
     luaL_setfuncs(L, eh_sockio_methods, 0);
     luaL_setfuncs(L, eh_sockaddr_methods, 0);
+    luaL_setfuncs(L, eh_dormant_methods, 0);
     lua_setfield(L, -2, "__index");
   }
   lua_pop(L, 1);

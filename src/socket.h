@@ -39,6 +39,7 @@
 
 #define EH_SOCKET_MT "eventlet.socket"
 #define EH_SOCK_IOV_MAX 64      /* iovecs one eh_sock_writev may take */
+#define EH_SOCK_IOV_SMALL 4     /* ...kept inside the socket (more: malloc) */
 #define EH_SOCK_BUFSIZE 16384   /* initial read buffer */
 #define EH_SOCK_PAGE 4096       /* its alignment (a page on Linux) */
 #define EH_SOCK_BIGREAD 262144  /* buffer a large recv(n) may grow to */
@@ -99,7 +100,8 @@ struct eh_sock {
   unsigned char was_blocking;  /* we set O_NONBLOCK on a shared fd: undo it */
   unsigned char was_inherited; /* we set FD_CLOEXEC on it: undo on detach */
   /* write side */
-  struct iovec wiov[EH_SOCK_IOV_MAX];
+  struct iovec *wiov;          /* the pending iovecs: wiov_small, or */
+  struct iovec wiov_small[EH_SOCK_IOV_SMALL];  /* malloc'ed for a long write */
   int wiovcnt;
   size_t wsent;                /* bytes the current writev has sent */
   ev_io wio;                   /* the writer's watcher */
@@ -107,10 +109,19 @@ struct eh_sock {
   lua_KFunction wk;
   lua_KContext wctx;
   int wstatus;
+  /* dormant: no reader, the hub wakes a callback (dormant.c) */
+  ev_timer dtimer;
+  int dref;                    /* registry ref of {fn, args...} */
+  unsigned char dormant;
   /* errors */
   int err;                     /* errno of the last EH_IO_ERROR */
   char errmsg[160];            /* or a TLS reason, when non-empty */
 };
+
+/* dormant.c */
+void eh_sock_wake_dormant(eh_sock *s, const char *why);
+void eh_sock_drop_dormant(lua_State *L, eh_sock *s);
+extern const luaL_Reg eh_dormant_methods[];
 
 /* The socket at idx (raises if it is not one). */
 eh_sock *eh_checksocket(lua_State *L, int idx);

@@ -126,7 +126,8 @@ function Server:url()
   return ("%s://%s:%d"):format(self.scheme, host, port)
 end
 
---- Book-keeping called by connection.lua: a connection and its thread.
+--- Book-keeping called by connection.lua: a connection and its thread
+-- (false while it dozes without one).
 function Server:_track(conn, thread)
   self.conns[conn] = thread
 end
@@ -244,7 +245,7 @@ function Server:stop(opts)
   end
   self._drain_waiter = nil
   for conn, thread in pairs(self.conns) do
-    if thread ~= me then
+    if thread and thread ~= me then  -- false: dozing, closed above, ending
       conn.killed = true
       core.kill(thread)
     end

@@ -116,17 +116,21 @@ local function handle(server, conn, req)
   res._req, req._res = false, nil      -- an idle connection keeps no request alive
 end
 
---- Read and answer requests until the connection is done.
+--- Read and answer requests until the connection is done; returns
+-- "doze", seconds left when it has idled long enough to wait without a
+-- thread.
 local function loop(server, conn, sock)
-  local wait = server.header_timeout
+  local wait = conn.resumed and server.idle_timeout or server.header_timeout
   while not conn.closing and not server.stopping do
     conn.idle = true
-    local req, status, reason = http_read_head(conn.parser, sock, wait, server.header_timeout)
-    conn.idle = false
+    local req, status, reason = http_read_head(conn.parser, sock, wait, server.header_timeout, nil, true)
     if not req then
+      if status == "idle" then return "doze", reason end
+      conn.idle = false
       if type(status) == "number" then reject(server, conn, status, reason) end
       return
     end
+    conn.idle = false
     local expect = rawget(req.headers, "expect")
     if expect and req.version == "1.1" then  -- HTTP/1.0 expectations are ignored
       if str_lower(expect) ~= "100-continue" then
@@ -139,21 +143,50 @@ local function loop(server, conn, sock)
   end
 end
 
+local wake
+
+--- Serve conn in the running thread until it is done -- then close it
+-- and free its slot -- or until it dozes off: then the thread ends and
+-- the hub watches the socket alone (sock:dormant), so an idle keep-alive
+-- connection holds no green thread.
+local function run(server, conn)
+  local sock = conn.sock
+  local ok, err, left = pcall(loop, server, conn, sock)
+  if ok and err == "doze" and not server.stopping then
+    server.conns[conn] = false
+    sock:dormant(left, wake, server, conn)
+    return
+  end
+  sock:close()
+  server:_untrack(conn)
+  if not ok and not conn.killed then error(err, 0) end
+end
+
+--- A dozing connection woke (why: "readable", "timeout" or "closed"), in
+-- a thread of its own: serve on, or end it.
+function wake(server, conn, why)
+  if why ~= "readable" or server.stopping then
+    conn.sock:close()
+    server:_untrack(conn)
+    return
+  end
+  server.conns[conn] = core.getcurrent()
+  conn.resumed = true
+  return run(server, conn)
+end
+
 --- serve(server, sock, addr): the life of one connection; always closes
 -- sock and leaves the server's books balanced.  (The conn record keeps to
--- 8 fields: thousands of idle connections each hold one.)
+-- 9 fields: thousands of idle connections each hold one.)
 function _M.serve(server, sock, addr)
   local conn = {server = server, sock = sock, idle = true, closing = false, res = false,
                 parser = http_parser("request", server.limits, Request),
-                remote_addr = false, remote_port = false}
+                remote_addr = false, remote_port = false, resumed = false}
   conn.remote_addr, conn.remote_port = split_peer(addr)
   conn.res = Response.new(conn)
   server:_track(conn, core.getcurrent())
   sock:settimeout(server.write_timeout)
-  local ok, err = pcall(loop, server, conn, sock)
-  sock:close()
-  server:_untrack(conn)
-  if not ok and not conn.killed then error(err, 0) end
+  return run(server, conn)
 end
 
 return _M
