@@ -1,4 +1,4 @@
---- Support for the network specs: open-fd counting, certificates made
+--- Support for the network specs: connected pairs, open-fd counting, certificates made
 -- with the openssl CLI, and shell commands run in the background (so a
 -- server in this process can answer them) and polled from green threads.
 local eventlet = require "eventlet"
@@ -18,6 +18,15 @@ local LISTING = os.tmpname()
 --- What this process has open: a count and a listing (fd -> target).
 -- The listing is written to a file by os.execute, which (unlike popen)
 -- opens nothing in this process while it runs.
+--- A connected TCP pair over 127.0.0.1: client, server side, listener.
+function _M.pair()
+  local l = assert(eventlet.listen("127.0.0.1:0"))
+  local _, port = l:getsockname()
+  local c = assert(eventlet.connect("127.0.0.1:" .. port))
+  local s = assert(l:accept())
+  return c, s, l
+end
+
 function _M.fd_count()
   os.execute("ls -l /proc/" .. PID .. "/fd | awk 'NR>1{print $9, $11}' > " .. LISTING)
   local f = assert(io.open(LISTING))

@@ -4,14 +4,7 @@ local eventlet = require "eventlet"
 local core = require "eventlet.core"
 local ns = require "net_support"
 
--- A connected TCP pair over 127.0.0.1: client, server side, listener.
-local function pair()
-  local l = assert(eventlet.listen("127.0.0.1:0"))
-  local _, port = l:getsockname()
-  local c = assert(eventlet.connect("127.0.0.1:" .. port))
-  local s = assert(l:accept())
-  return c, s, l
-end
+local pair = ns.pair
 
 local function close_all(...)
   for i = 1, select("#", ...) do
