@@ -201,9 +201,9 @@ end)
 
 describe("httpd under the host", function()
   it("stops gracefully on SIGTERM", function()
-    local p = assert(processes.spawn({"./eventlet-lua", "examples/hello.lua", "127.0.0.1:0",
-                                      env = {HELLO_LOG = "1", PATH = os.getenv("PATH")},
-                                      stdout = "null", stderr = "pipe"}))
+    local p <close> = assert(processes.spawn({"./eventlet-lua", "examples/hello.lua", "127.0.0.1:0",
+                                              env = {HELLO_LOG = "1", PATH = os.getenv("PATH")},
+                                              stdout = "null", stderr = "pipe"}))
     p:settimeout(10)
     p.stderr:settimeout(10)
     local line = assert(p.stderr:receive("*l"))

@@ -69,8 +69,8 @@ end
 
 describe("httpd workers", function()
   it("forks workers, restarts crashed ones and on SIGHUP, stops on SIGTERM", function()
-    local p = assert(processes.spawn({"./eventlet-lua", "spec/helpers/httpd_workers_app.lua",
-                                      stdout = "null", stderr = "pipe"}))
+    local p <close> = assert(processes.spawn({"./eventlet-lua", "spec/helpers/httpd_workers_app.lua",
+                                              stdout = "null", stderr = "pipe"}))
     p.stderr:settimeout(10)
     local line = assert(p.stderr:receive("*l"))
     local port = tonumber(line:match(":(%d+)$"))
@@ -102,6 +102,22 @@ describe("httpd workers", function()
     assert.equal(15, sig)
     for pid in pairs(renewed) do
       assert.is_true(eventually(function() return io.open("/proc/" .. pid .. "/stat") == nil end))
+    end
+    assert.is_nil(eventlet.connect("127.0.0.1:" .. port))
+  end)
+
+  it("takes its workers along when the supervisor is killed outright", function()
+    local p <close> = assert(processes.spawn({"./eventlet-lua", "spec/helpers/httpd_workers_app.lua",
+                                              stdout = "null", stderr = "pipe"}))
+    p.stderr:settimeout(10)
+    local port = tonumber(assert(p.stderr:receive("*l")):match(":(%d+)$"))
+    local workers = workers_settle(p, 2, {})
+    answered_by(port, p.pid, workers)
+    assert(p:kill("KILL"))           -- no chance to stop them itself
+    assert.same({nil, "signal", 9}, {p:wait(10)})
+    for pid in pairs(workers) do     -- each got SIGTERM and drained
+      assert.is_true(eventually(function() return io.open("/proc/" .. pid .. "/stat") == nil end),
+                     "worker " .. pid .. " outlived its supervisor")
     end
     assert.is_nil(eventlet.connect("127.0.0.1:" .. port))
   end)

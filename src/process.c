@@ -15,6 +15,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -351,20 +352,32 @@ static int proc_tostring(lua_State *L) {
   return 1;
 }
 
-/* fork() -> pid, ChildProcess in the parent; 0 in the child; or nil,
- * err.  The child re-initialises the loop (ev_loop_fork) and disowns the
- * parent's children; dropping green threads is the Lua side's policy.
- * [-0, +1|2|3, m] */
+/* In a new child: receive signal sig when the parent dies (Linux), and
+ * at once if it died before this could be set. */
+static void die_with_parent(int sig, pid_t parent) {
+#ifdef PR_SET_PDEATHSIG
+  if (prctl(PR_SET_PDEATHSIG, sig) == 0 && getppid() != parent) raise(sig);
+#else
+  (void)sig; (void)parent;
+#endif
+}
+
+/* fork([death_signal]) -> pid, ChildProcess in the parent; 0 in the
+ * child; or nil, err.  The child re-initialises the loop (ev_loop_fork)
+ * and disowns the parent's children; with death_signal it gets that
+ * signal when the parent dies.  Dropping green threads is the Lua side's
+ * policy.  [-0|1, +1|2|3, m] */
 static int l_fork(lua_State *L) {
   eh_hub *h = eh_gethub(L);
-  pid_t pid;
-  int err;
+  int sig = (int)luaL_optinteger(L, 1, 0), err;
+  pid_t parent = getpid(), pid;
   lua_settop(L, 0);
   luaL_checkstack(L, 4, NULL);
   pid = fork();
   if (pid < 0) return push_errno(L, errno);
   lua_pushinteger(L, pid);
   if (pid == 0) {
+    if (sig > 0) die_with_parent(sig, parent);
     ev_loop_fork(h->loop);
     eh_child_disown_all();
     return 1;

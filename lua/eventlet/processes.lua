@@ -215,13 +215,17 @@ function _M.run(cmd, opts)
   return concat(out), concat(errs), nil, "timeout"
 end
 
---- fork([{keep_threads=true}]) -> pid, Process (no pipes: wait/kill) in
--- the parent; 0 in the child; or nil, err.  The child re-initialises the
--- hub's loop, forgets the parent's children, and kills the parent's other
--- green threads (they unwind there, running their cleanup on the child's
--- copies) unless keep_threads is set.
+--- fork([{keep_threads=true, parent_death="TERM"}]) -> pid, Process (no
+-- pipes: wait/kill) in the parent; 0 in the child; or nil, err.  The
+-- child re-initialises the hub's loop, forgets the parent's children, and
+-- kills the parent's other green threads (they unwind there, running
+-- their cleanup on the child's copies) unless keep_threads is set.  With
+-- parent_death (a signal name or number) the child gets that signal when
+-- the parent dies (Linux; elsewhere ignored).
 function _M.fork(opts)
-  local pid, h, errno = core.fork()
+  local death = opts and opts.parent_death
+  if type(death) == "string" then death = signum(death) end
+  local pid, h, errno = core.fork(death)
   if pid == nil then return nil, h, errno end
   if pid ~= 0 then
     return pid, setmetatable({pid = pid, handle = h, argv = "fork"}, Process)

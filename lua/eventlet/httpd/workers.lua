@@ -9,7 +9,9 @@
 --   * SIGTERM/SIGINT: every worker gets SIGTERM and stops gracefully;
 --     the supervisor waits for them (SIGKILL after grace + 5 s) and exits;
 --   * SIGHUP: graceful restart, one worker at a time: a fresh worker is
---     forked, then the old one gets SIGTERM and drains.
+--     forked, then the old one gets SIGTERM and drains;
+--   * a supervisor that dies (even by SIGKILL) takes its workers along:
+--     each gets SIGTERM then (PR_SET_PDEATHSIG) and drains.
 local core = require "eventlet.core"
 local processes = require "eventlet.processes"
 local log = require "eventlet.httpd.log"
@@ -29,7 +31,7 @@ local _M = {}
 local function fork_worker(sup, i)
   local server = sup.server
   sup.forking = true            -- the child's copy of watch() must stay quiet
-  local pid, proc = processes.fork()
+  local pid, proc = processes.fork({parent_death = "TERM"})  -- no orphans
   sup.forking = false
   if pid == nil then
     log.write(server, "httpd: fork failed: " .. tostring(proc))
