@@ -169,7 +169,10 @@ describe("signals", function()
     local e = require "eventlet"
     local hits = {}
     local h = e.signal("SIGUSR1", function(sig) hits[#hits + 1] = sig end)
-    os.execute("kill -USR1 " .. io.open("/proc/self/stat"):read("n"))
+    local stat = assert(io.open("/proc/self/stat"))
+    local pid = stat:read("n")
+    stat:close()
+    os.execute("kill -USR1 " .. pid)
     e.sleep(0.05)
     h:cancel()
     assert.same({10}, hits)
