@@ -19,8 +19,7 @@ static void leave(lua_State *L, eh_sock *s) {
   struct ev_loop *loop = s->hub->loop;
   s->dormant = 0;
   ev_timer_stop(loop, &s->dtimer);
-  if (s->ridle) { ev_ref(loop); s->ridle = 0; }
-  ev_io_stop(loop, &s->rio);
+  eh_sock_disarm_reader(s);
   lua_rawgeti(L, LUA_REGISTRYINDEX, s->dref);
   luaL_unref(L, LUA_REGISTRYINDEX, s->dref);
   s->dref = LUA_NOREF;
@@ -76,10 +75,7 @@ static int l_dormant(lua_State *L) {
   }
   s->dref = luaL_ref(L, LUA_REGISTRYINDEX);
   s->dormant = 1;
-  if (s->ridle) { ev_ref(loop); s->ridle = 0; }
-  ev_io_stop(loop, &s->rio);
-  ev_io_set(&s->rio, s->fd, EV_READ);
-  ev_io_start(loop, &s->rio);
+  eh_sock_arm(s, EV_READ, EV_READ);
   if (timeout >= 0) {
     ev_timer_init(&s->dtimer, timer_cb, timeout, 0.);
     s->dtimer.data = s;

@@ -445,7 +445,11 @@ int eh_park(lua_State *L, double timeout, const char *what, int fd,
   eh_hub *h = eh_gethub(L);
   eh_thread *t = h->current;
   t->seq++;  /* consumed even when cancelled: records made for it go stale */
-  if (eh_pending_cancel(L, t)) { lua_pop(L, 1); return eh_raise_cancel(L, t); }
+  if (eh_pending_cancel(L, t)) {  /* raised before parking: leave any waitq */
+    lua_pop(L, 1);
+    eh_waitq_unlink(t);
+    return eh_raise_cancel(L, t);
+  }
   t->state = EH_PARKED;
   t->wake = EH_WAKE_NONE;
   t->nwake = 0;

@@ -314,11 +314,8 @@ static int q_unfinished(lua_State *L) {
 static int q_maxsize(lua_State *L) {
   eh_queue *q = check_queue(L, 1);
   if (q->maxsize == HUGE_VAL) return 0;
-  lua_pushnumber(L, q->maxsize);
-  if (q->maxsize == floor(q->maxsize)) {
-    lua_pop(L, 1);
-    lua_pushinteger(L, (lua_Integer)q->maxsize);
-  }
+  if (q->maxsize == floor(q->maxsize)) lua_pushinteger(L, (lua_Integer)q->maxsize);
+  else lua_pushnumber(L, q->maxsize);
   return 1;
 }
 

@@ -103,6 +103,28 @@ static void stop_watcher(struct ev_loop *loop, ev_io *w, unsigned char *idle) {
   ev_io_stop(loop, w);
 }
 
+/* Arm a slot's watcher (EV_READ: the reader's, EV_WRITE: the writer's)
+ * for events, counted by the loop.  A watcher left armed for the same
+ * events by the last wait is reused as is: no epoll_ctl in steady
+ * request/response traffic. */
+void eh_sock_arm(eh_sock *s, int slot, int events) {
+  struct ev_loop *loop = s->hub->loop;
+  ev_io *w = slot == EV_READ ? &s->rio : &s->wio;
+  unsigned char *idle = slot == EV_READ ? &s->ridle : &s->widle;
+  if (ev_is_active(w) && (w->events & (EV_READ | EV_WRITE)) == events) {
+    if (*idle) { ev_ref(loop); *idle = 0; }
+    return;
+  }
+  stop_watcher(loop, w, idle);
+  ev_io_set(w, s->fd, events);
+  ev_io_start(loop, w);
+}
+
+/* Stop the reader's watcher. */
+void eh_sock_disarm_reader(eh_sock *s) {
+  stop_watcher(s->hub->loop, &s->rio, &s->ridle);
+}
+
 /* A watcher of ours fired: wake the thread parked in that slot, or, when
  * nobody waits (an idle watcher), stop watching. */
 static void reader_cb(struct ev_loop *loop, ev_io *w, int revents) {
@@ -275,24 +297,13 @@ int eh_sock_read_some(eh_sock *s) {
 }
 
 /* Arm a slot's watcher and park; k resumes.  EV_READ is the reader's
- * slot, EV_WRITE the writer's; the watcher's events may be either (TLS).
- * A watcher left armed by the last wait is reused as is: no epoll_ctl
- * in steady request/response traffic. */
+ * slot, EV_WRITE the writer's; the watcher's events may be either (TLS). */
 static int park_slot(lua_State *L, eh_sock *s, int slot, int events,
                      lua_KFunction k) {
-  struct ev_loop *loop = s->hub->loop;
   eh_thread *t = s->hub->current;
-  ev_io *w = slot == EV_READ ? &s->rio : &s->wio;
-  unsigned char *idle = slot == EV_READ ? &s->ridle : &s->widle;
   if (eh_pending_cancel(L, t)) { lua_pop(L, 1); return eh_raise_cancel(L, t); }
   if (slot == EV_READ) s->reader = t; else s->writer = t;
-  if (ev_is_active(w) && (w->events & (EV_READ | EV_WRITE)) == events) {
-    if (*idle) { ev_ref(loop); *idle = 0; }
-  } else {
-    stop_watcher(loop, w, idle);
-    ev_io_set(w, s->fd, events);
-    ev_io_start(loop, w);
-  }
+  eh_sock_arm(s, slot, events);
   return eh_park(L, s->timeout, slot == EV_READ ? "read" : "write", s->fd,
                  (lua_KContext)s, k);
 }

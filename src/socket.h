@@ -118,6 +118,10 @@ struct eh_sock {
   char errmsg[160];            /* or a TLS reason, when non-empty */
 };
 
+/* Arm a slot's watcher (EV_READ or EV_WRITE) for events; stop the reader's. */
+void eh_sock_arm(eh_sock *s, int slot, int events);
+void eh_sock_disarm_reader(eh_sock *s);
+
 /* dormant.c */
 void eh_sock_wake_dormant(eh_sock *s, const char *why);
 void eh_sock_drop_dormant(lua_State *L, eh_sock *s);

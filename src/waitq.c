@@ -86,18 +86,13 @@ static void leave_item(lua_State *L, eh_thread *t, int idx) {
 /* Park the running thread at q's tail.  what: a static label, or NULL to
  * use the string at labelidx (if any); itemidx: a value left for the
  * waker (0: none).  The stack is emptied; k then runs (with ctx) with the
- * wake values on it and calls eh_waitq_reason().  Raises a kill or Timeout
- * that is already pending, without queueing. */
+ * wake values on it and calls eh_waitq_reason().  A kill or Timeout
+ * already pending is raised by eh_park, which unlinks the thread first. */
 int eh_waitq_park(lua_State *L, eh_waitq *q, double timeout, const char *what,
                   int labelidx, int itemidx, lua_KFunction k, lua_KContext ctx) {
   eh_thread *t = eh_gethub(L)->current;
   if (what == NULL && !eh_label_park(L, t, labelidx)) what = "waitq";
   if (t->flags & EH_F_ITEM) drop_item(L, t);  /* left by a wait that raised */
-  if (eh_pending_cancel(L, t)) {
-    lua_pop(L, 1);
-    t->seq++;
-    return eh_raise_cancel(L, t);
-  }
   if (itemidx != 0) leave_item(L, t, itemidx);
   lua_settop(L, 0);
   link_tail(q, t);
