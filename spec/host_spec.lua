@@ -21,6 +21,22 @@ local function script(src)
   return path
 end
 
+-- A program that grows the heap by ~60 MB, then prints the VmFlags
+-- advice of its [heap] mappings: "hg" (huge pages asked), "nh" (refused).
+local HEAP_PROBE = [[
+  local keep = {}
+  for i = 1, 1000000 do keep[i] = {i} end
+  local hg, nh, inside = 0, 0, false
+  for line in io.lines("/proc/self/smaps") do
+    if line:match("^%x+%-%x+ ") then inside = line:match("%[heap%]$") ~= nil
+    elseif inside and line:match("^VmFlags:") then
+      if line:match(" hg") then hg = hg + 1 end
+      if line:match(" nh") then nh = nh + 1 end
+    end
+  end
+  print(#keep, hg > 0, nh > 0)
+]]
+
 describe("the eventlet-lua host", function()
   it("runs a script with arguments in the arg table", function()
     local path = script("print(arg[0] == ..., #arg, arg[1], arg[2], arg[-1])")
@@ -183,5 +199,29 @@ describe("signals", function()
       "io.open(\"/proc/self/stat\"):read(\"n\")); print(\"survived\")'")
     assert.equal(0, status)
     assert.equal("survived\n", out)
+  end)
+end)
+
+describe("the host's heap", function()
+  it("asks for huge pages once it has grown big, and gives ranges it filled back", function()
+    local path = script(HEAP_PROBE)
+    local out, status = sh("env -u GLIBC_TUNABLES -u EVENTLET_HUGEPAGES " .. HOST .. " " .. path)
+    assert.equal(0, status)
+    -- A kernel without transparent huge pages refuses the advice.
+    local thp = io.open("/sys/kernel/mm/transparent_hugepage/enabled")
+    local expected = thp and "1000000\ttrue\ttrue\n" or "1000000\tfalse\tfalse\n"
+    if thp then thp:close() end
+    assert.equal(expected, out)
+    os.remove(path)
+  end)
+
+  it("leaves the heap alone with EVENTLET_HUGEPAGES=0 or malloc tunables set", function()
+    local path = script(HEAP_PROBE)
+    for _, env in ipairs({"EVENTLET_HUGEPAGES=0", "GLIBC_TUNABLES=glibc.malloc.trim_threshold=1048576"}) do
+      local out, status = sh("env " .. env .. " " .. HOST .. " " .. path)
+      assert.equal(0, status)
+      assert.equal("1000000\tfalse\tfalse\n", out)
+    end
+    os.remove(path)
   end)
 end)

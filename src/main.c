@@ -26,6 +26,7 @@
 
 #include "hub.h"
 #include "host_attach.h"
+#include "host_heap.h"
 
 #define PROGNAME "eventlet-lua"
 
@@ -401,31 +402,18 @@ static int pmain(lua_State *L) {
   return 1;
 }
 
-/* Keep big Lua strings (socket reads of up to 256 KiB, 1 MiB sends) in
- * the heap: with glibc's defaults each one was a fresh mmap, or heap
- * memory trimmed and faulted in again, which cost a third of a bulk
- * transfer's time.  Up to 16 MiB of freed memory stays mapped.  A user's
- * own GLIBC_TUNABLES for malloc wins (docs/operations.md). */
-static void tune_malloc(void) {
-#if defined(__GLIBC__) && defined(M_MMAP_THRESHOLD)
-  const char *tunables = getenv("GLIBC_TUNABLES");
-  if (tunables != NULL && strstr(tunables, "glibc.malloc.") != NULL) return;
-  mallopt(M_MMAP_THRESHOLD, 4 << 20);
-  mallopt(M_TRIM_THRESHOLD, 16 << 20);
-#endif
-}
-
 int main(int argc, char **argv) {
   lua_State *L;
   options o;
   int status, ok;
-  tune_malloc();
+  eh_heap_tune();
   if (argv[0] && argv[0][0]) progname = argv[0];
   o = scan_args(argv);
   if (o.bad) { usage(argv[o.bad]); return EXIT_FAILURE; }
   if (o.attach) return eh_attach(progname, o.attach);
   L = luaL_newstate();
   if (L == NULL) { message("cannot create state: not enough memory"); return EXIT_FAILURE; }
+  eh_heap_watch(L);
   lua_pushcfunction(L, pmain);
   lua_pushinteger(L, argc);
   lua_pushlightuserdata(L, argv);
