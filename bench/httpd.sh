@@ -2,8 +2,9 @@
 # bench/httpd.sh -- the HTTP server (issue #5): wrk against
 # examples/hello.lua and against peers serving the same hello world
 # ("Hello, World!\n", text/plain): nginx `return 200` (the practical
-# limit), nginx + lua (content_by_lua, 1 worker), Python eventlet.wsgi and
-# gevent.pywsgi.  Servers are pinned to core 0, wrk to core 1; keep-alive
+# limit), nginx + lua (content_by_lua, 1 worker), Python eventlet.wsgi,
+# gevent.pywsgi, lua-http and copas (both under lua5.1, the Lua Debian
+# packages them for).  Servers are pinned to core 0, wrk to core 1; keep-alive
 # at 10, 100 and 1000 connections and Connection: close at 100.  Then the
 # RSS one idle keep-alive connection costs, at 10,000 connections.
 #
@@ -121,6 +122,13 @@ fi
 for p in eventlet gevent; do
   bench_have_py "$p" && launch "$p" "$BENCH_PY" bench/httpd/peer.py "$p" "$PORT"
 done
+# lua5.1 NAME MODULE: launch bench/httpd/NAME.lua when lua5.1 has MODULE.
+lua51_peer() {
+  command -v lua5.1 >/dev/null && lua5.1 -e "require '$2'" 2>/dev/null &&
+    launch "$1" lua5.1 "bench/httpd/$1.lua" "$PORT"
+}
+lua51_peer luahttp http.server
+lua51_peer copas copas
 for s in ka10 ka100 ka1000 close100; do
   set -- $ports
   for name in $names; do
@@ -149,6 +157,8 @@ for s in ka10 ka100 ka1000 close100; do
   bench_row "httpd hello, $what (time/request)" "$ours" "nginx + lua" "$(bench_get "nginxlua-$s" ns)" ns within 1.0
   bench_row "httpd hello, $what (time/request)" "$ours" "eventlet.wsgi" "$(bench_get "eventlet-$s" ns)" ns faster 8
   bench_row "httpd hello, $what (time/request)" "$ours" "gevent pywsgi" "$(bench_get "gevent-$s" ns)" ns faster
+  bench_row "httpd hello, $what (time/request)" "$ours" "lua-http" "$(bench_get "luahttp-$s" ns)" ns faster
+  bench_row "httpd hello, $what (time/request)" "$ours" "copas (minimal)" "$(bench_get "copas-$s" ns)" ns faster
   bench_row "httpd hello, $what (p99 latency)" "$(bench_get "ours-$s" p99)" "nginx return 200" \
     "$(bench_get "nginx-$s" p99)" ns within
 done

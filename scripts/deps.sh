@@ -9,7 +9,7 @@ lua-busted lua-check luarocks cppcheck curl openssl zlib1g-dev pkg-config make g
 clang-14 libclang-rt-14-dev
 nginx
 socat libedit-dev tmux procps"
-BENCH="python3-eventlet python3-gevent lua-copas lua-socket nginx
+BENCH="python3-eventlet python3-gevent lua5.1 lua-copas lua-http lua-socket nginx
 libnginx-mod-http-lua wrk valgrind iproute2"
 
 pkgs=$CORE
