@@ -60,10 +60,6 @@ void eh_http_push_keys(lua_State *L) {
   }
   luaL_getmetatable(L, EH_HTTP_HEADERS_MT);
   lua_rawseti(L, -2, EH_HTTP_K_HEADERS_MT);
-  luaL_getmetatable(L, EH_HTTP_MT);
-  lua_rawseti(L, -2, EH_HTTP_K_PARSER_MT);
-  luaL_getmetatable(L, EH_SOCKET_MT);
-  lua_rawseti(L, -2, EH_HTTP_K_SOCKET_MT);
   lua_pushliteral(L, "1.0");
   lua_rawseti(L, -2, EH_HTTP_K_V10);
   lua_pushliteral(L, "1.1");
@@ -77,20 +73,6 @@ static void set_key(lua_State *L, int idx, int kidx, int key) {
   lua_rawgeti(L, kidx, key);
   lua_insert(L, -2);
   lua_rawset(L, idx);
-}
-
-/* The userdata at idx when its metatable is the one cached at
- * keys[slot]; otherwise luaL_checkudata decides (and raises). */
-void *eh_http_checkudata(lua_State *L, int idx, int slot, const char *tname) {
-  void *p = lua_touserdata(L, idx);
-  int same = 0;
-  if (p != NULL && lua_getmetatable(L, idx)) {
-    eh_http_push_keys(L);
-    lua_rawgeti(L, -1, slot);
-    same = lua_rawequal(L, -1, -3);
-    lua_pop(L, 3);
-  }
-  return same ? p : luaL_checkudata(L, idx, tname);
 }
 
 /* Fill lim with the defaults: 8 KiB lines, 64 KiB heads, 100 headers,

@@ -42,7 +42,7 @@ enum {
   EH_HTTP_K_KEEP_ALIVE, EH_HTTP_K_CONTENT_LENGTH, EH_HTTP_K_CHUNKED, EH_HTTP_K_UPGRADE,
   EH_HTTP_K_HEADERS_RAW, EH_HTTP_K_HEADERS, EH_HTTP_K_HAS_BODY,
   EH_HTTP_K_COUNT,
-  EH_HTTP_K_HEADERS_MT = EH_HTTP_K_COUNT, EH_HTTP_K_PARSER_MT, EH_HTTP_K_SOCKET_MT,
+  EH_HTTP_K_HEADERS_MT = EH_HTTP_K_COUNT,
   EH_HTTP_K_V10, EH_HTTP_K_V11,       /* "1.0", "1.1" */
   EH_HTTP_K_METHODS                   /* + llhttp method number: its name */
 };
@@ -96,7 +96,6 @@ void eh_http_read_limits(lua_State *L, int idx, eh_http_limits *lim);
 void eh_http_init(eh_http *h, llhttp_type_t type, const eh_http_limits *lim);
 void eh_http_restart(eh_http *h);
 void eh_http_push_keys(lua_State *L);
-void *eh_http_checkudata(lua_State *L, int idx, int slot, const char *tname);
 int eh_http_head(lua_State *L, eh_http *h, const char *buf, size_t len, size_t *used);
 int eh_http_body(lua_State *L, eh_http *h, const char *buf, size_t len, size_t *used);
 int eh_http_pusherror(lua_State *L, eh_http *h);

@@ -241,6 +241,7 @@ void eh_open_http(lua_State *L) {
     lua_pushcfunction(L, l_parser_gc);
     lua_setfield(L, -2, "__close");
   }
+  eh_gethub(L)->parser_mt = lua_topointer(L, -1);
   lua_pop(L, 1);
   if (luaL_newmetatable(L, EH_HTTP_HEADERS_MT)) {
     lua_pushcfunction(L, l_headers_index);

@@ -19,14 +19,9 @@
 #include "http_write.h"
 #include "socket.h"
 
-/* The parser at index 1 (checked without hashing its type name). */
+/* The parser at index 1 (checked by metatable address, eh_checkudata). */
 static eh_http *check_parser(lua_State *L) {
-  return (eh_http *)eh_http_checkudata(L, 1, EH_HTTP_K_PARSER_MT, EH_HTTP_MT);
-}
-
-/* The socket at idx (likewise). */
-static eh_sock *check_socket(lua_State *L, int idx) {
-  return (eh_sock *)eh_http_checkudata(L, idx, EH_HTTP_K_SOCKET_MT, EH_SOCKET_MT);
+  return (eh_http *)eh_checkudata(L, 1, eh_gethub(L)->parser_mt, EH_HTTP_MT);
 }
 
 /* An idle keep-alive connection gives its read buffer's pages back (and,
@@ -139,8 +134,8 @@ static int head_step(lua_State *L, eh_http *h, eh_sock *s) {
 
 /* After an idle wait without a buffer: read and parse, or give up. */
 static int idle_k(lua_State *L, int status, lua_KContext ctx) {
-  eh_http *h = check_parser(L);
-  eh_sock *s = check_socket(L, 2);
+  eh_http *h = lua_touserdata(L, 1);   /* checked on entry; our frame */
+  eh_sock *s = lua_touserdata(L, 2);
   (void)status; (void)ctx;
   if (s->rstatus != EH_IO_OK) return head_fail(L, h, s, s->rstatus);
   return head_step(L, h, s);
@@ -152,8 +147,8 @@ static int idle_k(lua_State *L, int status, lua_KContext ctx) {
  * returns nil, "idle", seconds left, so it can wait with no thread
  * (sock:dormant). */
 static int head_k(lua_State *L, int status, lua_KContext ctx) {
-  eh_http *h = check_parser(L);
-  eh_sock *s = check_socket(L, 2);
+  eh_http *h = lua_touserdata(L, 1);   /* checked on entry; our frame */
+  eh_sock *s = lua_touserdata(L, 2);
   (void)status; (void)ctx;
   if (s->rstatus == EH_IO_TIMEOUT && h->trimming && s->len == 0) {
     double left = idle_left(h);
@@ -183,7 +178,7 @@ static int head_k(lua_State *L, int status, lua_KContext ctx) {
  * answer to a HEAD.  [-0, +(1|2|3), e] */
 static int l_http_read_head(lua_State *L) {
   eh_http *h = check_parser(L);
-  eh_sock *s = check_socket(L, 2);
+  eh_sock *s = eh_checksocket(L, 2);
   h->skip_body = lua_toboolean(L, 5);
   h->may_doze = lua_toboolean(L, 6);
   lua_settop(L, 4);
@@ -227,8 +222,8 @@ static int body_step(lua_State *L, eh_http *h, eh_sock *s) {
 
 /* After a fill: decode again, or report the read's failure. */
 static int body_k(lua_State *L, int status, lua_KContext ctx) {
-  eh_http *h = check_parser(L);
-  eh_sock *s = check_socket(L, 2);
+  eh_http *h = lua_touserdata(L, 1);   /* checked on entry; our frame */
+  eh_sock *s = lua_touserdata(L, 2);
   (void)status; (void)ctx;
   if (s->rstatus != EH_IO_OK && s->rstatus != EH_IO_EOF)
     return eh_sock_pusherror(L, s, s->rstatus);
@@ -247,7 +242,7 @@ static int body_k(lua_State *L, int status, lua_KContext ctx) {
  * done); waits with the socket's timeout.  [-0, +(2|3), e] */
 static int l_http_read_body(lua_State *L) {
   eh_http *h = check_parser(L);
-  eh_sock *s = check_socket(L, 2);
+  eh_sock *s = eh_checksocket(L, 2);
   lua_settop(L, 2);
   return body_step(L, h, s);
 }
@@ -255,7 +250,7 @@ static int l_http_read_body(lua_State *L) {
 /* After a response's writev: bytes sent (ctx >> 8 went out before the
  * park) and the header bits (ctx & 0xff), or the failure. */
 static int send_k(lua_State *L, int status, lua_KContext ctx) {
-  eh_sock *s = check_socket(L, 1);
+  eh_sock *s = lua_touserdata(L, 1);   /* checked on entry; our frame */
   (void)status;
   if (s->wstatus != EH_IO_OK) return eh_sock_pusherror(L, s, s->wstatus);
   lua_pushinteger(L, (lua_Integer)(s->wsent + (size_t)(ctx >> 8)));
@@ -300,7 +295,7 @@ static int keep_rest(lua_State *L, struct iovec *iov, int n, const int *on_stack
  * With the CHUNKED flag a non-empty body goes out as the first chunk.
  * seen: bits of the caller's headers (see http_write.h).  [-0, +2, e] */
 static int l_http_send(lua_State *L) {
-  eh_sock *s = check_socket(L, 1);
+  eh_sock *s = eh_checksocket(L, 1);
   size_t blen = 0, total = 0, sent;
   const char *body = luaL_optlstring(L, 4, NULL, &blen);
   int flags = (int)luaL_optinteger(L, 5, 0), seen, n = 0, i;
@@ -346,7 +341,7 @@ static int l_http_send(lua_State *L) {
 
 /* After a chunk's writev: true, or the failure. */
 static int chunk_k(lua_State *L, int status, lua_KContext ctx) {
-  eh_sock *s = check_socket(L, 1);
+  eh_sock *s = lua_touserdata(L, 1);   /* checked on entry; our frame */
   (void)status; (void)ctx;
   if (s->wstatus != EH_IO_OK) return eh_sock_pusherror(L, s, s->wstatus);
   lua_pushboolean(L, 1);
@@ -357,7 +352,7 @@ static int chunk_k(lua_State *L, int status, lua_KContext ctx) {
  * chunked body ("" sends nothing), plus the terminating zero chunk when
  * last.  [-0, +(1|2), e] */
 static int l_http_send_chunk(lua_State *L) {
-  eh_sock *s = check_socket(L, 1);
+  eh_sock *s = eh_checksocket(L, 1);
   size_t len;
   const char *data = luaL_checklstring(L, 2, &len);
   int last = lua_toboolean(L, 3), n = 0;
@@ -388,7 +383,7 @@ static int l_http_send_chunk(lua_State *L) {
 /* http_is_tls(sock) -> whether the socket (or listener) speaks TLS, so
  * a server can tell its scheme.  [-0, +1, -] */
 static int l_http_is_tls(lua_State *L) {
-  lua_pushboolean(L, check_socket(L, 1)->tls != NULL);
+  lua_pushboolean(L, eh_checksocket(L, 1)->tls != NULL);
   return 1;
 }
 

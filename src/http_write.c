@@ -105,26 +105,26 @@ static size_t fmt_uint(char *out, unsigned long long v) {
 
 /* ---- a growable byte buffer that never raises mid-table-walk ---- */
 
-/* Make room for n more bytes; 0 when out of memory. */
-static int hb_reserve(eh_headbuf *b, size_t n) {
+/* Grow b to hold n more bytes; 0 (and b->err set) when out of memory. */
+static int hb_grow(eh_headbuf *b, size_t n) {
   char *p;
-  size_t cap;
-  if (b->len + n <= b->cap) return 1;
-  cap = b->cap * 2 > b->len + n ? b->cap * 2 : b->len + n + 256;
+  size_t cap = b->cap * 2 > b->len + n ? b->cap * 2 : b->len + n + 256;
   p = b->p == b->stack ? malloc(cap) : realloc(b->p, cap);
-  if (p == NULL) return 0;
+  if (p == NULL) {
+    if (!b->err) b->err = "out of memory";
+    return 0;
+  }
   if (b->p == b->stack) memcpy(p, b->stack, b->len);
   b->p = p;
   b->cap = cap;
   return 1;
 }
 
-/* Append n bytes. */
-static void hb_add(eh_headbuf *b, const char *s, size_t n) {
-  if (b->err || !hb_reserve(b, n)) {
-    b->err = b->err ? b->err : "out of memory";
-    return;
-  }
+/* Append n bytes (inline: a head is a dozen short appends, most of
+ * them constants the compiler copies in place).  After an error the
+ * buffer is only discarded, so appending on is harmless. */
+static inline void hb_add(eh_headbuf *b, const char *s, size_t n) {
+  if (b->len + n > b->cap && !hb_grow(b, n)) return;
   memcpy(b->p + b->len, s, n);
   b->len += n;
 }

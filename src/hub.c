@@ -45,6 +45,21 @@ eh_hub *eh_gethub(lua_State *L) {
   return h;
 }
 
+/* The userdata at idx when its metatable is mt (one the hub keeps a
+ * pointer to), else luaL_checkudata's verdict for tname.  The pointer
+ * comparison spares the hot paths a registry lookup by name; a metatable
+ * lives as long as the state, so its address cannot be reused.
+ * [-0, +0, v] */
+void *eh_checkudata(lua_State *L, int idx, const void *mt, const char *tname) {
+  void *p = lua_touserdata(L, idx);
+  if (p != NULL && mt != NULL && lua_getmetatable(L, idx)) {
+    int same = lua_topointer(L, -1) == mt;
+    lua_pop(L, 1);
+    if (same) return p;
+  }
+  return luaL_checkudata(L, idx, tname);
+}
+
 /* The park timer ran out: wake its thread with a timeout, or start a
  * thread spawned with spawn_after. */
 static void park_timer_cb(struct ev_loop *loop, ev_timer *w, int revents) {

@@ -108,6 +108,8 @@ struct eh_hub {
   int print_errors;        /* print errors that end a green thread */
   int live_ref;            /* registry table anchoring live threads */
   int onerror_ref;         /* Lua function reporting thread errors */
+  const void *socket_mt;   /* metatables, for eh_checkudata's quick test */
+  const void *parser_mt;
 };
 
 /* hub.c */
@@ -129,6 +131,7 @@ void eh_wait_nested(lua_State *L, eh_thread *t);
 int eh_raise_cancel(lua_State *L, eh_thread *t);
 int eh_pending_cancel(lua_State *L, eh_thread *t);
 void *eh_sentinel(void);
+void *eh_checkudata(lua_State *L, int idx, const void *mt, const char *tname);
 
 /* use_hub() replaces the loop (backend.c, hub.c).  A C part that keeps
  * watchers armed on h->loop for the hub's whole life (signals, async

@@ -94,7 +94,7 @@ eh_sock *eh_tosocket(lua_State *L, int idx) {
 
 /* The socket at idx; raises a type error otherwise. */
 eh_sock *eh_checksocket(lua_State *L, int idx) {
-  return (eh_sock *)luaL_checkudata(L, idx, EH_SOCKET_MT);
+  return (eh_sock *)eh_checkudata(L, idx, eh_gethub(L)->socket_mt, EH_SOCKET_MT);
 }
 
 /* Stop a slot's watcher, re-counting it first if it was left idle. */
@@ -579,6 +579,7 @@ void eh_open_socket(lua_State *L) {
     luaL_setfuncs(L, eh_dormant_methods, 0);
     lua_setfield(L, -2, "__index");
   }
+  eh_gethub(L)->socket_mt = lua_topointer(L, -1);
   lua_pop(L, 1);
 }
 

@@ -92,6 +92,17 @@ local function send_result(res, status, headers, body)
   return res:send_result(status, headers, body)
 end
 
+--- Call the handler, then send what it returned (or finish what it
+-- started): one protected call covers both, since a result that cannot
+-- be sent (a bad status, a header with a line break) is the handler's
+-- error too -- a 500, never a dropped connection.
+local function respond(server, req, res)
+  local status, headers, body = server.call(req, res)
+  if res.finished then return end
+  if status ~= nil then return send_result(res, status, headers, body) end
+  return res:finish()
+end
+
 --- Serve one parsed request on conn.
 local function handle(server, conn, req)
   local started = server.log and core_now()
@@ -101,15 +112,8 @@ local function handle(server, conn, req)
   local res = conn.res
   res:reset(req)
   req._res = res
-  local ok, status, headers, body = xpcall(server.call, on_error, req, res)
-  if ok and status ~= nil and not res.finished then
-    -- A result that cannot be sent (a bad status, a header with a line
-    -- break) is the handler's error too: a 500, never a dropped connection.
-    ok, status = xpcall(send_result, on_error, res, status, headers, body)
-  elseif ok and not res.finished then
-    ok, status = xpcall(res.finish, on_error, res)
-  end
-  if not ok then handler_failed(server, conn, req, res, status) end
+  local ok, err = xpcall(respond, on_error, server, req, res)
+  if not ok then handler_failed(server, conn, req, res, err) end
   if req.posthooks then run_posthooks(server, req, res) end
   if server.log then log.access(server, req, res, started) end
   if req.has_body and not conn.closing and not req:discard() then conn.closing = true end
