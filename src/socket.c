@@ -143,7 +143,9 @@ static void writer_cb(struct ev_loop *loop, ev_io *w, int revents) {
   else stop_watcher(loop, w, &s->widle);
 }
 
-/* Push a socket owning fd: made non-blocking and close-on-exec.
+/* Push a socket owning fd, which the caller made non-blocking and
+ * close-on-exec (accept4, socket, socketpair and pipe2 with the flags:
+ * no fcntl calls per connection).  Foreign fds go through adopt_fd.
  * [-0, +1, m] */
 eh_sock *eh_pushsocket(lua_State *L, int fd, int kind, int family) {
   eh_sock *s = (eh_sock *)lua_newuserdatauv(L, sizeof *s, 1);
@@ -161,14 +163,17 @@ eh_sock *eh_pushsocket(lua_State *L, int fd, int kind, int family) {
   s->wio.data = s;
   s->wiov = s->wiov_small;
   luaL_setmetatable(L, EH_SOCKET_MT);
-  if (fd >= 0) {
-    int fl = fcntl(fd, F_GETFL), fdfl = fcntl(fd, F_GETFD);
-    if (fl >= 0 && !(fl & O_NONBLOCK) && fcntl(fd, F_SETFL, fl | O_NONBLOCK) == 0)
-      s->was_blocking = 1;
-    if (fdfl >= 0 && !(fdfl & FD_CLOEXEC) && fcntl(fd, F_SETFD, fdfl | FD_CLOEXEC) == 0)
-      s->was_inherited = 1;
-  }
   return s;
+}
+
+/* Make a wrapped fd we did not open non-blocking and close-on-exec,
+ * noting what to give back (restore_fd_flags). */
+static void adopt_fd(eh_sock *s) {
+  int fl = fcntl(s->fd, F_GETFL), fdfl = fcntl(s->fd, F_GETFD);
+  if (fl >= 0 && !(fl & O_NONBLOCK) && fcntl(s->fd, F_SETFL, fl | O_NONBLOCK) == 0)
+    s->was_blocking = 1;
+  if (fdfl >= 0 && !(fdfl & FD_CLOEXEC) && fcntl(s->fd, F_SETFD, fdfl | FD_CLOEXEC) == 0)
+    s->was_inherited = 1;
 }
 
 /* Give a wrapped fd back as we found it: O_NONBLOCK lives in the open file
@@ -590,7 +595,7 @@ static int l_wrap_fd(lua_State *L) {
   int fd = (int)luaL_checkinteger(L, 1);
   int kind = luaL_checkoption(L, 2, "fd", kinds);
   luaL_argcheck(L, fd >= 0 && fcntl(fd, F_GETFD) >= 0, 1, "not an open file descriptor");
-  eh_pushsocket(L, fd, kind, AF_UNSPEC);
+  adopt_fd(eh_pushsocket(L, fd, kind, AF_UNSPEC));
   if (kind != EH_SOCK_FD) eh_checksocket(L, -1)->flags |= EH_SOCK_CONNECTED;
   return 1;
 }
