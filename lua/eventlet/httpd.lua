@@ -52,6 +52,7 @@ _M.defaults = {
   log_x_forwarded_for = true,
   debug = false,                -- tracebacks in 500 bodies
   headers_raw = false,          -- req.headers_raw: the header pairs as sent
+  keepalive = true,             -- false: Connection: close on every response
 }
 
 local EMFILE = {["too many open files"] = true, ["Too many open files"] = true}
@@ -83,8 +84,8 @@ end
 -- reuseport, backlog, scheme, server_name, workers (see serve()).
 function _M.server(sock_or_addr, handler, opts)
   opts = opts or {}
-  local self = setmetatable({}, Server)
-  for k, v in pairs(_M.defaults) do self[k] = v end
+  local self = setmetatable({stopping = false}, Server)  -- fields read per request are set:
+  for k, v in pairs(_M.defaults) do self[k] = v end                -- no misses into Server
   for k, v in pairs(opts) do self[k] = v end
   if type(handler) == "table" and handler.handle_request then
     self.site = handler

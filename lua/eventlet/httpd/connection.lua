@@ -22,6 +22,7 @@ local error = error
 local next = next
 local rawget = rawget
 local str_lower = string.lower
+local res_reset, res_send_whole = Response.reset, Response.send_whole
 
 local _M = {}
 
@@ -87,7 +88,7 @@ end
 local function send_result(res, status, headers, body)
   if res.headers_sent then error("httpd: handler returned a response after writing one", 0) end
   if type(body) == "string" and next(res.headers) == nil then
-    return res:send_whole(status, headers, body)  -- the common case, shortest path
+    return res_send_whole(res, status, headers, body)  -- the common case, shortest path
   end
   return res:send_result(status, headers, body)
 end
@@ -110,7 +111,7 @@ local function handle(server, conn, req)
                                                              server.scheme, conn
   if req.has_body and req._continue then conn.continue_pending = true end
   local res = conn.res
-  res:reset(req)
+  res_reset(res, req)
   req._res = res
   local ok, err = xpcall(respond, on_error, server, req, res)
   if not ok then handler_failed(server, conn, req, res, err) end
