@@ -7,7 +7,8 @@
  * mmap/munmap pair and no fresh zeroed pages each time -- and the heap's
  * top is handed back to the kernel only when 16 MiB are free there.
  *
- * Huge pages for big heaps (eh_heap_watch).  A hundred thousand green
+ * Huge pages for big heaps (eh_heap_watch, eh_heap_look after each
+ * allocation that may have grown the heap; host_alloc.c calls it).  A hundred thousand green
  * threads are ~150 MB of new heap, and touching fresh memory 4 KiB at a
  * time is then most of the cost: one page fault per page, each a trap into
  * the kernel and, on a virtual machine, often an exit to the hypervisor
@@ -38,10 +39,9 @@
 #define HUGE_AFTER (16 * MIB)   /* heap growth before huge pages are used */
 #define HUGE_STEP  (32 * MIB)   /* brk stride from then on (M_TOP_PAD) */
 
-/* The watched heap: the allocator wrapped and the ranges advised. */
+/* The watched heap: where it began and the ranges advised. */
 typedef struct heap_watch {
-  lua_Alloc alloc;     /* the state's own allocator, called first */
-  void *ud;
+  int on;              /* watching at all */
   uintptr_t start;     /* brk when watching began */
   uintptr_t seen;      /* brk at the last look */
   uintptr_t hot, edge; /* the stretch advised MADV_HUGEPAGE, [hot, edge) */
@@ -56,14 +56,14 @@ static uintptr_t huge_down(uintptr_t a) { return a & ~(HUGE_PAGE - 1); }
 static uintptr_t huge_up(uintptr_t a) { return huge_down(a + HUGE_PAGE - 1); }
 
 /* True unless the environment leaves malloc's settings to glibc. */
-static int malloc_is_ours(void) {
+int eh_heap_ours(void) {
   const char *tunables = getenv("GLIBC_TUNABLES");
   return tunables == NULL || strstr(tunables, "glibc.malloc.") == NULL;
 }
 
 /* Set the start-up thresholds described above. */
 void eh_heap_tune(void) {
-  if (!malloc_is_ours()) return;
+  if (!eh_heap_ours()) return;
   mallopt(M_MMAP_THRESHOLD, 4 << 20);
   mallopt(M_TRIM_THRESHOLD, 16 << 20);
 }
@@ -103,25 +103,22 @@ static void heap_grew(heap_watch *w, uintptr_t old, uintptr_t brk, size_t n) {
   else w->edge = w->hot;
 }
 
-/* The lua_Alloc the state runs on: its own allocator, then a look at
- * whether that moved the heap's end. */
-static void *heap_alloc(void *ud, void *ptr, size_t osize, size_t nsize) {
-  heap_watch *w = ud;
-  void *block = w->alloc(w->ud, ptr, osize, nsize);
+/* Look whether the allocation of n bytes just made moved the heap's end,
+ * and act on it as described above.  Cheap: sbrk(0) reads a variable. */
+void eh_heap_look(size_t n) {
+  heap_watch *w = &watch;
   uintptr_t brk;
-  if (nsize == 0) return block;
+  if (!w->on) return;
   brk = (uintptr_t)sbrk(0);
-  if (brk > w->seen) heap_grew(w, w->seen, brk, nsize);
+  if (brk > w->seen) heap_grew(w, w->seen, brk, n);
   else if (brk < w->seen) heap_shrank(w, brk);
   w->seen = brk;
-  return block;
 }
 
-/* Wrap L's allocator as described above, unless told not to. */
-void eh_heap_watch(lua_State *L) {
+/* Start watching the heap, unless told not to. */
+void eh_heap_watch(void) {
   const char *env = getenv("EVENTLET_HUGEPAGES");
-  if (!malloc_is_ours() || (env != NULL && strcmp(env, "0") == 0)) return;
-  watch.alloc = lua_getallocf(L, &watch.ud);
+  if (!eh_heap_ours() || (env != NULL && strcmp(env, "0") == 0)) return;
   watch.start = watch.seen = (uintptr_t)sbrk(0);
-  lua_setallocf(L, heap_alloc, &watch);
+  watch.on = 1;
 }

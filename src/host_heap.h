@@ -6,13 +6,19 @@
 #ifndef EVENTLET_HOST_HEAP_H
 #define EVENTLET_HOST_HEAP_H
 
-#include <lua.h>
+#include <stddef.h>
+
+/* Whether malloc's settings are ours to choose (no glibc.malloc.*
+ * tunable in the environment). */
+int eh_heap_ours(void);
 
 /* Settle glibc malloc's thresholds; call before anything allocates. */
 void eh_heap_tune(void);
 
-/* Route L's allocations through a wrapper that watches the heap grow
- * and, past a threshold, asks for huge pages ahead of use. */
-void eh_heap_watch(lua_State *L);
+/* Start watching the heap grow (huge pages past a threshold). */
+void eh_heap_watch(void);
+
+/* After an allocation of n bytes from malloc: act on the heap's growth. */
+void eh_heap_look(size_t n);
 
 #endif

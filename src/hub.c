@@ -83,6 +83,7 @@ static void stop_lasting_watchers(eh_hub *h);
 static int hub_gc(lua_State *L) {
   eh_hub *h = (eh_hub *)lua_touserdata(L, 1);
   if (h->loop == NULL) return 0;
+  while (h->nspare > 0) free(h->spare_buf[--h->nspare]);
   stop_lasting_watchers(h);
   ev_loop_destroy(h->loop);
   h->loop = NULL;

@@ -26,6 +26,7 @@
 
 #include "hub.h"
 #include "host_attach.h"
+#include "host_alloc.h"
 #include "host_heap.h"
 
 #define PROGNAME "eventlet-lua"
@@ -413,7 +414,7 @@ int main(int argc, char **argv) {
   if (o.attach) return eh_attach(progname, o.attach);
   L = luaL_newstate();
   if (L == NULL) { message("cannot create state: not enough memory"); return EXIT_FAILURE; }
-  eh_heap_watch(L);
+  eh_alloc_install(L);
   lua_pushcfunction(L, pmain);
   lua_pushinteger(L, argc);
   lua_pushlightuserdata(L, argv);
@@ -422,5 +423,6 @@ int main(int argc, char **argv) {
   ok = status == LUA_OK && lua_toboolean(L, -1);
   if (status != LUA_OK) message(lua_tostring(L, -1));
   lua_close(L);
+  eh_alloc_release();
   return ok ? EXIT_SUCCESS : EXIT_FAILURE;
 }

@@ -69,12 +69,35 @@ int eh_parseaddr(lua_State *L, int family, int idx, struct sockaddr_storage *ss,
   }
 }
 
+/* Write n in decimal at out; returns the digits written (at most 5). */
+static size_t put_decimal(char *out, unsigned n) {
+  char tmp[8];
+  size_t k = 0, i;
+  do tmp[k++] = (char)('0' + n % 10); while ((n /= 10) != 0);
+  for (i = 0; i < k; i++) out[i] = tmp[k - 1 - i];
+  return k;
+}
+
+/* Write an IPv4 address in dotted quads at out (16 bytes of room);
+ * returns its length.  inet_ntop goes through sprintf, which is most of
+ * an accept's user time on a busy server. */
+static size_t put_ipv4(char *out, const struct in_addr *a) {
+  const unsigned char *b = (const unsigned char *)&a->s_addr;
+  size_t n = 0;
+  int i;
+  for (i = 0; i < 4; i++) {
+    if (i > 0) out[n++] = '.';
+    n += put_decimal(out + n, b[i]);
+  }
+  return n;
+}
+
 /* Push host, port of an address (path, nil for Unix).  [-0, +2, m] */
 int eh_pushaddr(lua_State *L, const struct sockaddr *sa, unsigned len) {
   char buf[INET6_ADDRSTRLEN];
   if (sa->sa_family == AF_INET) {
     const struct sockaddr_in *in = (const struct sockaddr_in *)sa;
-    lua_pushstring(L, inet_ntop(AF_INET, &in->sin_addr, buf, sizeof buf));
+    lua_pushlstring(L, buf, put_ipv4(buf, &in->sin_addr));
     lua_pushinteger(L, ntohs(in->sin_port));
   } else if (sa->sa_family == AF_INET6) {
     const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)sa;
@@ -92,17 +115,27 @@ int eh_pushaddr(lua_State *L, const struct sockaddr *sa, unsigned len) {
   return 2;
 }
 
-/* Push "host:port", "[v6]:port" or "unix:path" for an address. */
+/* Push "host:port" ("[v6]:port", "unix:path"), host and port (path,
+ * nil for Unix) of an address.  [-0, +3, m] */
 static void push_addrstring(lua_State *L, const struct sockaddr *sa, unsigned len) {
-  eh_pushaddr(L, sa, len);
-  if (sa->sa_family == AF_INET6)
-    lua_pushfstring(L, "[%s]:%d", lua_tostring(L, -2), (int)lua_tointeger(L, -1));
-  else if (sa->sa_family == AF_INET)
-    lua_pushfstring(L, "%s:%d", lua_tostring(L, -2), (int)lua_tointeger(L, -1));
-  else
-    lua_pushfstring(L, "unix:%s", lua_tostring(L, -2));
-  lua_replace(L, -3);
-  lua_pop(L, 1);
+  char buf[INET6_ADDRSTRLEN + 10];
+  size_t hl, n = 0;
+  const char *host;
+  eh_pushaddr(L, sa, len);                        /* host port */
+  host = lua_tolstring(L, -2, &hl);
+  if (sa->sa_family == AF_INET || sa->sa_family == AF_INET6) {
+    int v6 = sa->sa_family == AF_INET6;
+    if (v6) buf[n++] = '[';
+    memcpy(buf + n, host, hl);
+    n += hl;
+    if (v6) buf[n++] = ']';
+    buf[n++] = ':';
+    n += put_decimal(buf + n, (unsigned)lua_tointeger(L, -1));
+    lua_pushlstring(L, buf, n);
+  } else {
+    lua_pushfstring(L, "unix:%s", host);
+  }
+  lua_rotate(L, -3, 1);                           /* addr host port */
 }
 
 /* The Lua name of an address family. */
@@ -229,12 +262,12 @@ static int accept_k(lua_State *L, int status, lua_KContext ctx) {
   c->flags |= EH_SOCK_CONNECTED;
   if (s->flags & EH_SOCK_TLS_LISTENER) eh_tls_accepted(L, 1, lua_gettop(L));
   push_addrstring(L, (struct sockaddr *)&ss, (unsigned)sl);
-  return 2;
+  return 4;
 }
 
-/* sock:accept() -> conn, "host:port" | nil, err; parks with the socket's
- * timeout.  Connections of a TLS listener handshake on first use, in the
- * thread that uses them.  [-0, +2, e] */
+/* sock:accept() -> conn, "host:port", host, port | nil, err; parks with
+ * the socket's timeout.  Connections of a TLS listener handshake on first use, in the
+ * thread that uses them.  [-0, +(2|4), e] */
 static int l_accept(lua_State *L) {
   eh_sock *s = eh_checksocket(L, 1);
   lua_settop(L, 1);

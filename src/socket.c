@@ -194,6 +194,28 @@ static void restore_fd_flags(eh_sock *s, int keeping) {
 
 static void end_write(eh_sock *s);
 
+/* A page-aligned read buffer of EH_SOCK_BUFSIZE bytes: one a closed
+ * socket left with the hub, else a new one.  A server that accepts a
+ * connection per request so skips aligned_alloc's splitting and the
+ * faults of fresh pages. */
+static char *new_buffer(eh_hub *h) {
+  if (h->nspare > 0) return (char *)h->spare_buf[--h->nspare];
+  return (char *)aligned_alloc(EH_SOCK_PAGE, EH_SOCK_BUFSIZE);
+}
+
+/* Let go of s's read buffer: kept by the hub for the next socket when it
+ * is a standard one and the hub has room, freed otherwise. */
+static void drop_buffer(eh_sock *s) {
+  eh_hub *h = s->hub;
+  int standard = s->cap == EH_SOCK_BUFSIZE && ((uintptr_t)s->buf & (EH_SOCK_PAGE - 1)) == 0;
+  if (s->buf != NULL && standard && h->nspare < EH_HUB_SPARE_BUFS)
+    h->spare_buf[h->nspare++] = s->buf;
+  else
+    free(s->buf);
+  s->buf = NULL;
+  s->cap = s->off = s->len = 0;
+}
+
 /* Close the fd once; parked threads wake and find EH_IO_CLOSED. */
 void eh_sock_close(eh_sock *s) {
   struct ev_loop *loop = s->hub->loop;
@@ -206,9 +228,7 @@ void eh_sock_close(eh_sock *s) {
   restore_fd_flags(s, 0);
   close(s->fd);
   s->fd = -1;
-  free(s->buf);
-  s->buf = NULL;
-  s->cap = s->off = s->len = 0;
+  drop_buffer(s);
   if (s->reader) eh_wake(s->reader, EH_WAKE_IO);
   if (s->writer) eh_wake(s->writer, EH_WAKE_IO);
   end_write(s);  /* a killed writer may have left a long write's array */
@@ -245,7 +265,7 @@ int eh_sock_reserve(eh_sock *s, size_t n) {
  * Returns 0, or -1 when memory ran out. */
 static int make_room(eh_sock *s) {
   if (s->buf == NULL) {  /* page-aligned: an idle socket can drop its pages */
-    s->buf = (char *)aligned_alloc(EH_SOCK_PAGE, EH_SOCK_BUFSIZE);
+    s->buf = new_buffer(s->hub);
     if (s->buf == NULL) return -1;
     s->cap = EH_SOCK_BUFSIZE;
     s->off = s->len = 0;
@@ -502,9 +522,7 @@ static int l_detach(lua_State *L) {
   stop_watcher(s->hub->loop, &s->wio, &s->widle);
   restore_fd_flags(s, 1);
   s->fd = -1;
-  free(s->buf);
-  s->buf = NULL;
-  s->cap = s->off = s->len = 0;
+  drop_buffer(s);
   lua_pushinteger(L, fd);
   return 1;
 }

@@ -163,11 +163,11 @@ local function accept_loop(self)
   while not self.stopping do
     wait_for_slot(self)
     if self.stopping then break end
-    local client, addr = sock:accept()
+    local client, addr, host, port = sock:accept()
     if client then
       backoff = 0.01
       self.nconns = self.nconns + 1
-      core_spawn(connection.serve, self, client, addr)
+      core_spawn(connection.serve, self, client, port and host or addr, port)
     elseif addr == "closed" or self.stopping then
       break
     elseif EMFILE[addr] then

@@ -16,7 +16,6 @@ local xpcall = xpcall
 local pcall = pcall
 local type = type
 local tostring = tostring
-local tonumber = tonumber
 local ipairs = ipairs
 local error = error
 local next = next
@@ -28,14 +27,6 @@ local _M = {}
 
 local F_CLOSE = 0x01
 local PLAIN = {["Content-Type"] = "text/plain; charset=utf-8"}
-
---- Split "host:port" (or "[v6]:port") as accept() reports a peer.
-local function split_peer(addr)
-  if type(addr) ~= "string" then return nil, nil end
-  local host, port = addr:match("^%[?(.-)%]?:(%d+)$")
-  if not host then return addr, nil end
-  return host, tonumber(port)
-end
 
 --- Answer a request we could not parse, and log it: the connection closes.
 local function reject(server, conn, status, reason)
@@ -180,14 +171,14 @@ function wake(server, conn, why)
   return run(server, conn)
 end
 
---- serve(server, sock, addr): the life of one connection; always closes
+--- serve(server, sock, host, port): the life of one connection, whose
+-- peer accept() reported (a Unix socket's: "unix:path", nil); always closes
 -- sock and leaves the server's books balanced.  (The conn record keeps to
 -- 9 fields: thousands of idle connections each hold one.)
-function _M.serve(server, sock, addr)
+function _M.serve(server, sock, host, port)
   local conn = {server = server, sock = sock, idle = true, closing = false, res = false,
                 parser = http_parser("request", server.limits, Request),
-                remote_addr = false, remote_port = false, resumed = false}
-  conn.remote_addr, conn.remote_port = split_peer(addr)
+                remote_addr = host or false, remote_port = port or false, resumed = false}
   conn.res = Response.new(conn)
   server:_track(conn, core.getcurrent())
   sock:settimeout(server.write_timeout)
