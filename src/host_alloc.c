@@ -10,10 +10,12 @@
  * its bins, and getting them back costs a few hundred instructions each
  * (callgrind: a quarter of a Connection: close request's user time went
  * to malloc and free).  So freed blocks of up to CACHE_MAX bytes are kept
- * here, in lists by 16-byte size class, up to CACHE_BYTES in all, and
- * handed out again first.  A block goes into the class its usable size
- * fully covers (malloc_usable_size), so any block, whoever allocated it,
- * serves any request of its class.
+ * here, in lists by size class, up to CACHE_BYTES in all, and handed out
+ * again first.  The classes are glibc's own chunk sizes (usable 24, 40,
+ * 56, ... bytes: 16 c + 8), so rounding a request up to its class costs
+ * no memory.  A block goes into the class its usable size fully covers
+ * (malloc_usable_size), so any block, whoever allocated it, serves any
+ * request of its class.
  *
  * Every block still comes from malloc and, past the cache, goes back to
  * free: the cache only delays free.  Under AddressSanitizer, and under
@@ -38,16 +40,15 @@
 #define SANITIZED 0
 #endif
 
-#define CLASS_SHIFT 4                      /* 16-byte size classes */
-#define CACHE_MAX   512                    /* largest block kept */
-#define CLASSES     (CACHE_MAX >> CLASS_SHIFT)
-#define CACHE_BYTES ((size_t)2 << 20)      /* most memory held at once */
+#define CACHE_MAX   520                    /* largest request served (class 32) */
+#define CLASSES     32
+#define CACHE_BYTES ((size_t)1 << 20)      /* most memory held at once */
 
 /* A free block in a list: its first word links to the next. */
 typedef struct block { struct block *next; } block;
 
 /* The blocks kept, by class (class c holds blocks of usable size at
- * least c * 16 bytes), and their total. */
+ * least 16 c + 8 bytes), and their total. */
 typedef struct cache {
   block *spare[CLASSES + 1];
   size_t bytes;
@@ -55,22 +56,28 @@ typedef struct cache {
 
 static cache kept;  /* the host has one Lua state */
 
+/* The usable size of class c's blocks: glibc's chunk sizes. */
+static size_t class_size(size_t c) {
+  return 16 * c + 8;
+}
+
 /* The class that serves a request of n bytes (1 <= n <= CACHE_MAX). */
 static size_t class_of(size_t n) {
-  return (n + (1u << CLASS_SHIFT) - 1) >> CLASS_SHIFT;
+  return n <= 24 ? 1 : (n - 8 + 15) / 16;
 }
 
 /* Keep a block no longer in use, or free it when it is big or the cache
  * is full. */
 static void keep(cache *k, void *ptr) {
-  size_t c = malloc_usable_size(ptr) >> CLASS_SHIFT;
-  if (c == 0 || c > CLASSES || k->bytes + (c << CLASS_SHIFT) > CACHE_BYTES) {
+  size_t usable = malloc_usable_size(ptr);
+  size_t c = usable < 24 ? 0 : (usable - 8) / 16;
+  if (c == 0 || c > CLASSES || k->bytes + class_size(c) > CACHE_BYTES) {
     free(ptr);
     return;
   }
   ((block *)ptr)->next = k->spare[c];
   k->spare[c] = (block *)ptr;
-  k->bytes += c << CLASS_SHIFT;
+  k->bytes += class_size(c);
 }
 
 /* A block for n bytes (n <= CACHE_MAX): a kept one of its class, else a
@@ -81,11 +88,11 @@ static void *take(cache *k, size_t n) {
   void *p;
   if (b != NULL) {
     k->spare[c] = b->next;
-    k->bytes -= c << CLASS_SHIFT;
+    k->bytes -= class_size(c);
     return b;
   }
-  p = malloc(c << CLASS_SHIFT);
-  eh_heap_look(c << CLASS_SHIFT);
+  p = malloc(class_size(c));
+  eh_heap_look(class_size(c));
   return p;
 }
 
