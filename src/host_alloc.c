@@ -66,6 +66,14 @@ static size_t class_of(size_t n) {
   return n <= 24 ? 1 : (n - 8 + 15) / 16;
 }
 
+/* realloc (malloc when ptr is NULL), then let the heap watch see
+ * whether that grew the heap. */
+static void *from_malloc(void *ptr, size_t n) {
+  void *p = realloc(ptr, n);
+  eh_heap_look(n);
+  return p;
+}
+
 /* Keep a block no longer in use, or free it when it is big or the cache
  * is full. */
 static void keep(cache *k, void *ptr) {
@@ -85,15 +93,10 @@ static void keep(cache *k, void *ptr) {
 static void *take(cache *k, size_t n) {
   size_t c = class_of(n);
   block *b = k->spare[c];
-  void *p;
-  if (b != NULL) {
-    k->spare[c] = b->next;
-    k->bytes -= class_size(c);
-    return b;
-  }
-  p = malloc(class_size(c));
-  eh_heap_look(class_size(c));
-  return p;
+  if (b == NULL) return from_malloc(NULL, class_size(c));
+  k->spare[c] = b->next;
+  k->bytes -= class_size(c);
+  return b;
 }
 
 /* Move ptr (osize bytes in use) to a small block of nsize bytes.  Lua
@@ -113,29 +116,23 @@ static void *move_small(cache *k, void *ptr, size_t osize, size_t nsize) {
  * malloc, watching the heap grow either way. */
 static void *lua_alloc(void *ud, void *ptr, size_t osize, size_t nsize) {
   cache *k = ud;
-  void *p;
   if (nsize == 0) {
     if (ptr != NULL) keep(k, ptr);
     return NULL;
   }
   if (nsize <= CACHE_MAX) return ptr == NULL ? take(k, nsize) : move_small(k, ptr, osize, nsize);
-  p = realloc(ptr, nsize);
-  eh_heap_look(nsize);
-  return p;
+  return from_malloc(ptr, nsize);
 }
 
 /* The lua_Alloc without a cache (sanitizers, valgrind): malloc, and the
  * heap watch. */
 static void *plain_alloc(void *ud, void *ptr, size_t osize, size_t nsize) {
-  void *p;
   (void)ud; (void)osize;
   if (nsize == 0) {
     free(ptr);
     return NULL;
   }
-  p = realloc(ptr, nsize);
-  eh_heap_look(nsize);
-  return p;
+  return from_malloc(ptr, nsize);
 }
 
 /* Install the allocator on L (its state is new: nothing allocated by

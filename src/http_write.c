@@ -90,19 +90,6 @@ static const char *date_at(double when) {
   return cached;
 }
 
-/* Write the decimal digits of v into out (at least 20 bytes); returns
- * how many.  (snprintf costs more than the rest of a head.) */
-static size_t fmt_uint(char *out, unsigned long long v) {
-  char tmp[24];
-  size_t n = 0, i;
-  do {
-    tmp[n++] = (char)('0' + v % 10);
-    v /= 10;
-  } while (v);
-  for (i = 0; i < n; i++) out[i] = tmp[n - 1 - i];
-  return n;
-}
-
 /* ---- a growable byte buffer that never raises mid-table-walk ---- */
 
 /* Grow b to hold n more bytes; 0 (and b->err set) when out of memory. */
@@ -246,7 +233,7 @@ int eh_http_build_head(lua_State *L, eh_headbuf *b, int status_idx, int hidx,
     lua_Integer status = luaL_checkinteger(L, status_idx);
     luaL_argcheck(L, status >= 100 && status <= 999, status_idx, "status out of range");
     memcpy(line, "HTTP/1.1 ", 9);
-    n = 9 + fmt_uint(line + 9, (unsigned long long)status);
+    n = 9 + eh_fmt_uint(line + 9, (unsigned long long)status);
     line[n++] = ' ';
     hb_add(b, line, n);
     hb_puts(b, eh_http_reason((int)status));
@@ -268,7 +255,7 @@ int eh_http_build_head(lua_State *L, eh_headbuf *b, int status_idx, int hidx,
       hb_puts(b, "Transfer-Encoding: chunked\r\n");
     } else if (bodylen >= 0) {
       memcpy(line, "Content-Length: ", 16);
-      n = 16 + fmt_uint(line + 16, (unsigned long long)bodylen);
+      n = 16 + eh_fmt_uint(line + 16, (unsigned long long)bodylen);
       line[n++] = '\r';
       line[n++] = '\n';
       hb_add(b, line, n);

@@ -60,6 +60,20 @@ void *eh_checkudata(lua_State *L, int idx, const void *mt, const char *tname) {
   return luaL_checkudata(L, idx, tname);
 }
 
+/* Write the decimal digits of v into out (at least 20 bytes); returns
+ * how many.  Response heads and peer addresses use it: snprintf costs
+ * more than the rest of either. */
+size_t eh_fmt_uint(char *out, unsigned long long v) {
+  char tmp[24];
+  size_t n = 0, i;
+  do {
+    tmp[n++] = (char)('0' + v % 10);
+    v /= 10;
+  } while (v);
+  for (i = 0; i < n; i++) out[i] = tmp[n - 1 - i];
+  return n;
+}
+
 /* The park timer ran out: wake its thread with a timeout, or start a
  * thread spawned with spawn_after. */
 static void park_timer_cb(struct ev_loop *loop, ev_timer *w, int revents) {

@@ -136,6 +136,7 @@ int eh_raise_cancel(lua_State *L, eh_thread *t);
 int eh_pending_cancel(lua_State *L, eh_thread *t);
 void *eh_sentinel(void);
 void *eh_checkudata(lua_State *L, int idx, const void *mt, const char *tname);
+size_t eh_fmt_uint(char *out, unsigned long long v);
 
 /* use_hub() replaces the loop (backend.c, hub.c).  A C part that keeps
  * watchers armed on h->loop for the hub's whole life (signals, async

@@ -69,15 +69,6 @@ int eh_parseaddr(lua_State *L, int family, int idx, struct sockaddr_storage *ss,
   }
 }
 
-/* Write n in decimal at out; returns the digits written (at most 5). */
-static size_t put_decimal(char *out, unsigned n) {
-  char tmp[8];
-  size_t k = 0, i;
-  do tmp[k++] = (char)('0' + n % 10); while ((n /= 10) != 0);
-  for (i = 0; i < k; i++) out[i] = tmp[k - 1 - i];
-  return k;
-}
-
 /* Write an IPv4 address in dotted quads at out (16 bytes of room);
  * returns its length.  inet_ntop goes through sprintf, which is most of
  * an accept's user time on a busy server. */
@@ -87,7 +78,7 @@ static size_t put_ipv4(char *out, const struct in_addr *a) {
   int i;
   for (i = 0; i < 4; i++) {
     if (i > 0) out[n++] = '.';
-    n += put_decimal(out + n, b[i]);
+    n += eh_fmt_uint(out + n, b[i]);
   }
   return n;
 }
@@ -130,7 +121,7 @@ static void push_addrstring(lua_State *L, const struct sockaddr *sa, unsigned le
     n += hl;
     if (v6) buf[n++] = ']';
     buf[n++] = ':';
-    n += put_decimal(buf + n, (unsigned)lua_tointeger(L, -1));
+    n += eh_fmt_uint(buf + n, (unsigned long long)lua_tointeger(L, -1));
     lua_pushlstring(L, buf, n);
   } else {
     lua_pushfstring(L, "unix:%s", host);

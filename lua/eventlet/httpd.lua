@@ -84,8 +84,10 @@ end
 -- reuseport, backlog, scheme, server_name, workers (see serve()).
 function _M.server(sock_or_addr, handler, opts)
   opts = opts or {}
-  local self = setmetatable({stopping = false}, Server)  -- fields read per request are set:
-  for k, v in pairs(_M.defaults) do self[k] = v end                -- no misses into Server
+  -- Every field a request reads is set here (stopping, the defaults), so
+  -- those reads never miss into Server.
+  local self = setmetatable({stopping = false}, Server)
+  for k, v in pairs(_M.defaults) do self[k] = v end
   for k, v in pairs(opts) do self[k] = v end
   if type(handler) == "table" and handler.handle_request then
     self.site = handler
