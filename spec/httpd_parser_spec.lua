@@ -175,7 +175,7 @@ describe("core.http_format", function()
     text, seen = core.http_format(200, {["content-length"] = "3", Connection = "close", Date = "x"}, "abc")
     assert.not_matches("Content%-Length", text)
     assert.matches("\r\nDate: x\r\n", text)
-    assert.equal(0x01 | 0x04 | 0x08 | 0x20, seen)
+    assert.equal(0x01 | 0x04 | 0x08 | 0x20 | 0x40, seen)  -- 0x40: the connection ends
   end)
 
   it("refuses header injection", function()

@@ -345,9 +345,13 @@ describe("httpd handlers", function()
   end)
 
   it("serve the 2007 site protocol", function()
-    local site = {}
+    local site, first, late = {}, nil, nil
     function site.handle_request(_, req)
-      if req.path == "/missing" then return req:not_found() end
+      if req.path == "/missing" then
+        late = {pcall(first.write, first, "again")}  -- the first request, answered already
+        return req:not_found()
+      end
+      first = req
       req:set_header("X-Site", "yes")
       req:write("site says " .. req:args().name)
     end
@@ -360,6 +364,8 @@ describe("httpd handlers", function()
       assert.equal("yes", rs[1].headers["x-site"])
       assert.equal(404, rs[2].status)
     end)
+    assert.is_false(late[1])
+    assert.matches("this request has been answered already", late[2])
   end)
 
   it("keep the raw header pairs when asked", function()

@@ -7,9 +7,11 @@ describe("httpd handler results", function()
   it("answers 500 for a status or header that cannot be sent, and keeps serving", function()
     local results = {
       ["/words"] = {"just a string"},
+      ["/words-body"] = {"OK then", {}, "x"},
       ["/low"] = {99},
       ["/crlf"] = {200, {["X-Bad"] = "a\r\nInjected: yes"}, "x"},
       ["/ok"] = {200, {}, "fine"},
+      ["/named"] = {"404 Not Found", {}, "gone"},
     }
     local logged = {}
     local srv = assert(httpd.server("127.0.0.1:0", function(req)
@@ -17,13 +19,17 @@ describe("httpd handler results", function()
     end, {log = false, error_log = function(line) logged[#logged + 1] = line end}))
     srv:start()
     local client <close> = httpc.client{base_url = srv:url()}
-    for _, path in ipairs({"/words", "/low", "/crlf"}) do
+    for _, path in ipairs({"/words", "/low", "/crlf", "/words-body"}) do
       local resp = assert(client:get(path))
       assert.equal(500, resp.status)
       assert.is_nil(resp.headers["injected"])
     end
     assert.equal("fine", assert(client:get("/ok")).body)
-    assert.equal(3, #logged)
+    local named = assert(client:get("/named"))
+    assert.equal(404, named.status)
+    assert.equal("gone", named.body)
+    assert.equal(4, #logged)
+    assert.matches("invalid status OK then", logged[4])
     assert.matches("error handling GET /low", logged[2])
     srv:stop{grace = 1}
   end)

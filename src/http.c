@@ -17,6 +17,7 @@
 #include <strings.h>
 
 #include "http.h"
+#include "http_write.h"
 #include "socket.h"
 
 #define DEFAULT_LINE 8192
@@ -419,6 +420,25 @@ static void push_method(lua_State *L, int kidx, int m) {
   }
 }
 
+/* Note how the request just headed wants its response framed: closed
+ * or kept alive (HTTP/1.0 says so out loud), and without body bytes for
+ * HEAD.  eh_http_reply_flags reads it back. */
+static void remember_reply(eh_http *h, int keep_alive) {
+  llhttp_t *p = &h->p;
+  h->reply_base = !keep_alive ? EH_HW_CLOSE : p->http_minor == 0 ? EH_HW_KEEPALIVE : 0;
+  if (p->method == HTTP_HEAD) h->reply_base |= EH_HW_NOBODY;
+}
+
+/* The framing flags (http_write.h) of a response with status code to the
+ * last request headed, closing the connection when close is set or the
+ * request asked for it: the one place that decides them. */
+int eh_http_reply_flags(const eh_http *h, int code, int close) {
+  int base = h->reply_base;
+  int f = close || (base & EH_HW_CLOSE) ? EH_HW_CLOSE : base & EH_HW_KEEPALIVE;
+  if (code < 200 || code == 204 || code == 304) return f | EH_HW_NOBODY | EH_HW_NOLENGTH;
+  return f | (base & EH_HW_NOBODY);
+}
+
 /* Fill the message fields llhttp learnt from the head. */
 static int set_fields(lua_State *L, eh_http *h, int msg) {
   llhttp_t *p = &h->p;
@@ -445,6 +465,7 @@ static int set_fields(lua_State *L, eh_http *h, int msg) {
     set_key(L, msg, k, EH_HTTP_K_REASON);
   }
   lua_pushboolean(L, llhttp_should_keep_alive(p));
+  if (p->type == HTTP_REQUEST) remember_reply(h, lua_toboolean(L, -1));
   set_key(L, msg, k, EH_HTTP_K_KEEP_ALIVE);
   if (has_length) {
     lua_pushinteger(L, (lua_Integer)p->content_length);

@@ -88,6 +88,8 @@ typedef struct eh_http {
   double idle_deadline;    /* when an idle wait ends (0: not idle yet, < 0: never) */
   int trimming;            /* parked for IDLE_TRIM before giving the buffer back */
   int may_doze;            /* after IDLE_TRIM, return "idle" instead of waiting on */
+  /* answering the last request head (kept through its body) */
+  int reply_base;          /* EH_HW_CLOSE, EH_HW_KEEPALIVE, EH_HW_NOBODY as it asks */
 } eh_http;
 
 /* http.c */
@@ -97,6 +99,7 @@ void eh_http_init(eh_http *h, llhttp_type_t type, const eh_http_limits *lim);
 void eh_http_restart(eh_http *h);
 void eh_http_push_keys(lua_State *L);
 int eh_http_head(lua_State *L, eh_http *h, const char *buf, size_t len, size_t *used);
+int eh_http_reply_flags(const eh_http *h, int code, int close);
 int eh_http_body(lua_State *L, eh_http *h, const char *buf, size_t len, size_t *used);
 int eh_http_pusherror(lua_State *L, eh_http *h);
 void eh_open_http(lua_State *L);

@@ -7,8 +7,10 @@
  *
  * The head is parsed in place in the socket's buffer (eh_sock_data) and
  * consumed once complete, so pipelined requests simply stay buffered.
- * Every function keeps the parser at stack index 1 and the socket at 2.
+ * The readers keep the parser at stack index 1 and the socket at 2; the
+ * senders take the socket first.
  */
+#include <ctype.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -289,23 +291,21 @@ static int keep_rest(lua_State *L, struct iovec *iov, int n, const int *on_stack
   return j;
 }
 
-/* http_send(sock, status, headers, body|nil[, flags]) -> bytes, seen |
- * nil, err: the whole response in one writev (tried at once from C
- * memory; only what the kernel would not take is copied for a park).
- * With the CHUNKED flag a non-empty body goes out as the first chunk.
- * seen: bits of the caller's headers (see http_write.h).  [-0, +2, e] */
-static int l_http_send(lua_State *L) {
-  eh_sock *s = eh_checksocket(L, 1);
-  size_t blen = 0, total = 0, sent;
-  const char *body = luaL_optlstring(L, 4, NULL, &blen);
-  int flags = (int)luaL_optinteger(L, 5, 0), seen, n = 0, i;
+/* Send a response: the head from the status at idx and the headers at
+ * idx + 1, then body (NULL: none) framed by flags, in one writev tried at
+ * once from C memory; only what the kernel would not take is copied for
+ * a park.  Pushes bytes, seen or nil, err.  [-0, +2, e] */
+static int send_response(lua_State *L, eh_sock *s, int idx, const char *body, size_t blen,
+                         int flags) {
+  size_t total = 0, sent;
+  int seen, n = 0, i;
   struct iovec iov[4];
   int on_stack[4] = {1, 0, 0, 0};
   eh_headbuf b;
   char size[24];
-  lua_settop(L, 5);
   eh_headbuf_init(&b);
-  seen = eh_http_build_head(L, &b, 2, 3, body ? (long long)blen : -1, flags, ev_now(s->hub->loop));
+  seen = eh_http_build_head(L, &b, idx, idx + 1, body ? (long long)blen : -1, flags,
+                            ev_now(s->hub->loop));
   if (b.err) {
     const char *err = b.err;
     eh_headbuf_free(&b);
@@ -337,6 +337,47 @@ static int l_http_send(lua_State *L) {
   n = keep_rest(L, iov, n, on_stack, sent);
   eh_headbuf_free(&b);
   return eh_sock_writev(L, s, iov, n, (lua_KContext)(((lua_KContext)sent << 8) | seen), send_k);
+}
+
+/* http_send(sock, status, headers, body|nil[, flags]) -> bytes, seen |
+ * nil, err: the whole response in one writev.  With the CHUNKED flag a
+ * non-empty body goes out as the first chunk.  seen: bits of the caller's
+ * headers, and EH_HW_CLOSES (see http_write.h).  [-0, +2, e] */
+static int l_http_send(lua_State *L) {
+  eh_sock *s = eh_checksocket(L, 1);
+  size_t blen = 0;
+  const char *body = luaL_optlstring(L, 4, NULL, &blen);
+  int flags = (int)luaL_optinteger(L, 5, 0);
+  lua_settop(L, 5);
+  return send_response(L, s, 2, body, blen, flags);
+}
+
+/* The status code of the status at idx: an integer, or a string that
+ * starts with three digits ("404 Not Found"). */
+static int check_status_code(lua_State *L, int idx) {
+  const char *s;
+  if (lua_type(L, idx) != LUA_TSTRING) return (int)luaL_checkinteger(L, idx);
+  s = lua_tostring(L, idx);
+  if (!isdigit((unsigned char)s[0]) || !isdigit((unsigned char)s[1]) ||
+      !isdigit((unsigned char)s[2]))
+    return luaL_error(L, "httpd: invalid status %s", s);
+  return (s[0] - '0') * 100 + (s[1] - '0') * 10 + (s[2] - '0');
+}
+
+/* http_reply(sock, parser, status, headers, body, close) -> bytes, seen |
+ * nil, err: the whole answer to the request the parser last headed, framed
+ * as that request and status want (eh_http_reply_flags; close forces
+ * "Connection: close"): a handler's `return status, headers, body` in one
+ * call.  The socket comes first, as in http_send (send_k finds it there);
+ * seen & EH_HW_CLOSES tells whether the connection ends.  [-0, +2, e] */
+static int l_http_reply(lua_State *L) {
+  eh_sock *s = eh_checksocket(L, 1);
+  eh_http *h = (eh_http *)eh_checkudata(L, 2, eh_gethub(L)->parser_mt, EH_HTTP_MT);
+  size_t blen;
+  const char *body = luaL_checklstring(L, 5, &blen);
+  int flags = eh_http_reply_flags(h, check_status_code(L, 3), lua_toboolean(L, 6));
+  lua_settop(L, 6);
+  return send_response(L, s, 3, body, blen, flags);
 }
 
 /* After a chunk's writev: true, or the failure. */
@@ -391,4 +432,5 @@ const luaL_Reg eh_http_sock_funcs[] = {
   {"http_is_tls", l_http_is_tls},
   {"http_read_head", l_http_read_head}, {"http_read_body", l_http_read_body},
   {"http_send", l_http_send}, {"http_send_chunk", l_http_send_chunk},
+  {"http_reply", l_http_reply},
   {NULL, NULL}};

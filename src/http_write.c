@@ -218,7 +218,8 @@ static int add_headers(lua_State *L, eh_headbuf *b, int idx) {
 
 /* Format the head of a response into b: status line, the headers at
  * hidx, then what the server owes.  bodylen < 0: no length known.
- * Returns the EH_HW_HAS_* / EH_HW_USER_CLOSE bits of the caller's headers;
+ * Returns the EH_HW_HAS_* / EH_HW_USER_CLOSE bits of the caller's headers
+ * (and EH_HW_CLOSES when the connection is to end after it);
  * b->err is set when the headers were invalid. */
 int eh_http_build_head(lua_State *L, eh_headbuf *b, int status_idx, int hidx,
                        long long bodylen, int flags, double now) {
@@ -266,6 +267,7 @@ int eh_http_build_head(lua_State *L, eh_headbuf *b, int status_idx, int hidx,
     else if (flags & EH_HW_KEEPALIVE) hb_puts(b, "Connection: keep-alive\r\n");
   }
   hb_add(b, "\r\n", 2);
+  if ((flags & EH_HW_CLOSE) || (seen & EH_HW_USER_CLOSE)) seen |= EH_HW_CLOSES;
   return seen;
 }
 

@@ -23,6 +23,7 @@
 #define EH_HW_HAS_LENGTH     0x08
 #define EH_HW_HAS_TE         0x10
 #define EH_HW_USER_CLOSE     0x20  /* their Connection header says close */
+#define EH_HW_CLOSES         0x40  /* the connection ends after this response */
 
 /* A byte buffer on the C stack that spills to the heap; never raises. */
 typedef struct eh_headbuf {

@@ -10,6 +10,7 @@ local log = require "eventlet.httpd.log"
 local http_parser = core.http_parser
 local http_read_head = core.http_read_head
 local http_send = core.http_send
+local http_reply = core.http_reply
 local core_now = core.now
 local traceback = debug.traceback
 local xpcall = xpcall
@@ -21,11 +22,12 @@ local error = error
 local next = next
 local rawget = rawget
 local str_lower = string.lower
-local res_reset, res_send_whole = Response.reset, Response.send_whole
+local res_reset = Response.reset
 
 local _M = {}
 
 local F_CLOSE = 0x01
+local SEEN_CLOSES = 0x40   -- http_reply: the connection ends (src/http_write.h)
 local PLAIN = {["Content-Type"] = "text/plain; charset=utf-8"}
 
 --- Answer a request we could not parse, and log it: the connection closes.
@@ -78,21 +80,28 @@ end
 --- Send what a handler returned: status, headers, body.
 local function send_result(res, status, headers, body)
   if res.headers_sent then error("httpd: handler returned a response after writing one", 0) end
-  if type(body) == "string" and next(res.headers) == nil then
-    return res_send_whole(res, status, headers, body)  -- the common case, shortest path
-  end
   return res:send_result(status, headers, body)
 end
 
 --- Call the handler, then send what it returned (or finish what it
 -- started): one protected call covers both, since a result that cannot
 -- be sent (a bad status, a header with a line break) is the handler's
--- error too -- a 500, never a dropped connection.
-local function respond(server, req, res)
+-- error too -- a 500, never a dropped connection.  The common answer, a
+-- string body and no res:header() calls, goes out in one C call.
+local function respond(server, conn, req, res)
   local status, headers, body = server.call(req, res)
   if res.finished then return end
-  if status ~= nil then return send_result(res, status, headers, body) end
-  return res:finish()
+  if status == nil then return res:finish() end
+  if type(body) ~= "string" or res.headers_sent or next(res.headers) ~= nil then
+    return send_result(res, status, headers, body)
+  end
+  res.finished = true
+  local n, seen = http_reply(conn.sock, conn.parser, status, headers, body, conn.closing
+                             or conn.continue_pending or server.stopping or server.keepalive == false)
+  res.headers_sent, res.status = true, status
+  if not n then conn.closing = true return end
+  res.bytes = n
+  if seen & SEEN_CLOSES ~= 0 then conn.closing = true end
 end
 
 --- Serve one parsed request on conn.
@@ -103,13 +112,12 @@ local function handle(server, conn, req)
   if req.has_body and req._continue then conn.continue_pending = true end
   local res = conn.res
   res_reset(res, req)
-  req._res = res
-  local ok, err = xpcall(respond, on_error, server, req, res)
+  local ok, err = xpcall(respond, on_error, server, conn, req, res)
   if not ok then handler_failed(server, conn, req, res, err) end
   if req.posthooks then run_posthooks(server, req, res) end
   if server.log then log.access(server, req, res, started) end
   if req.has_body and not conn.closing and not req:discard() then conn.closing = true end
-  res._req, req._res = false, nil      -- an idle connection keeps no request alive
+  res._req = false      -- an idle connection keeps no request alive
 end
 
 --- Read and answer requests until the connection is done; returns

@@ -185,29 +185,38 @@ end
 -- The 2007 httpd site protocol: a site's handle_request(req) answers
 -- through the request itself.
 
+--- The response object answering req: the connection's, while it is
+-- this request's (a request kept past its answer cannot answer again).
+local function response_of(req)
+  local res = req._conn.res
+  if res._req ~= req then error("httpd: this request has been answered already", 3) end
+  return res
+end
+
 --- response(status[, headers[, body]]): send the whole response.
 function Request:response(status, headers, body)
-  return self._res:send_result(status, headers, body)
+  return response_of(self):send_result(status, headers, body)
 end
 
 --- write(body): send a 200 response with this body (one write).
 function Request:write(body)
-  return self._res:send_result(self._res.status, nil, body)
+  local res = response_of(self)
+  return res:send_result(res.status, nil, body)
 end
 
 --- set_header(name, value): an outgoing header for response()/write().
 function Request:set_header(name, value)
-  self._res:header(name, value)
+  response_of(self):header(name, value)
 end
 
 --- not_found(): a plain 404.
 function Request:not_found()
-  return self._res:send_result(404, {["Content-Type"] = "text/plain"}, "Not Found\n")
+  return response_of(self):send_result(404, {["Content-Type"] = "text/plain"}, "Not Found\n")
 end
 
 --- error(status[, body]): a plain error response (default 500).
 function Request:error(status, body)
-  return self._res:send_result(status or 500, {["Content-Type"] = "text/plain"}, body or "")
+  return response_of(self):send_result(status or 500, {["Content-Type"] = "text/plain"}, body or "")
 end
 
 return Request

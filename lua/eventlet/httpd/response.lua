@@ -11,6 +11,7 @@ local core = require "eventlet.core"
 
 local http_send = core.http_send
 local http_send_chunk = core.http_send_chunk
+local http_reply_flags = core.http_reply_flags
 local type = type
 local tonumber = tonumber
 local tostring = tostring
@@ -24,7 +25,7 @@ local str_lower = string.lower
 
 -- Flags of core.http_send (src/http_write.h).
 local F_CLOSE, F_KEEPALIVE, F_CHUNKED, F_NOBODY, F_NOLENGTH = 0x01, 0x02, 0x04, 0x08, 0x10
-local SEEN_LENGTH, SEEN_USER_CLOSE = 0x08, 0x20
+local SEEN_LENGTH, SEEN_CLOSES = 0x08, 0x40
 
 local Response = {}
 Response.__index = Response
@@ -66,23 +67,12 @@ local function status_code(status)
   return code
 end
 
---- The framing flags of a response to req on conn.
-local function flags_for(conn, req, code)
-  local f = 0
+--- The framing flags of a response with status code on conn, to the
+-- request its parser headed last (decided in C: http_reply_flags).
+local function flags_for(conn, code)
   local server = conn.server
-  if conn.closing or conn.continue_pending or not req.keep_alive or server.stopping
-     or server.keepalive == false then
-    conn.closing = true
-    f = F_CLOSE
-  elseif req.version == "1.0" then
-    f = F_KEEPALIVE
-  end
-  if code < 200 or code == 204 or code == 304 then
-    f = f | F_NOBODY | F_NOLENGTH
-  elseif req.method == "HEAD" then
-    f = f | F_NOBODY
-  end
-  return f
+  return http_reply_flags(conn.parser, code, conn.closing or conn.continue_pending
+                          or server.stopping or server.keepalive == false)
 end
 
 --- Send a head (and a first body piece); record what went out.
@@ -96,7 +86,7 @@ local function send(self, status, headers, body, flags)
     return nil, seen
   end
   self.bytes = self.bytes + n
-  if seen & SEEN_USER_CLOSE ~= 0 then conn.closing = true end
+  if seen & SEEN_CLOSES ~= 0 then conn.closing = true end
   return seen
 end
 
@@ -121,7 +111,7 @@ end
 local function start_stream(self, first)
   local req, conn = self._req, self._conn
   local code = status_code(self.status)
-  local flags = flags_for(conn, req, code)
+  local flags = flags_for(conn, code)
   if flags & F_NOBODY ~= 0 then
     self._mode = "none"
   elseif find_header(self.headers, "content-length") then
@@ -186,7 +176,7 @@ function Response:send_whole(status, headers, body)
   self.finished = true
   if type(body) ~= "string" then body = body == nil and "" or tostring(body) end
   local code = type(status) == "number" and status or status_code(status)
-  local seen, err = send(self, status, headers, body, flags_for(self._conn, self._req, code))
+  local seen, err = send(self, status, headers, body, flags_for(self._conn, code))
   if not seen then return nil, err end
   return true
 end
