@@ -101,6 +101,22 @@ describe("core.http_parse_request", function()
     -- a request line still arriving is refused as soon as it is too long
     assert.equal(414, select(2, parse("GET /" .. long, {max_request_line = 50})))
   end)
+
+  it("takes limits parsed once by core.http_limits, as a table's", function()
+    local long = ("a"):rep(100)
+    local lim = core.http_limits{max_request_line = 50, max_body = 4, raw_headers = false}
+    assert.matches("^HttpLimits %(line 50, .*body 4%)$", tostring(lim))
+    assert.equal(414, select(2, parse("GET /" .. long .. " HTTP/1.1\r\nHost: x\r\n\r\n", lim)))
+    assert.equal(413, select(2, parse("POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nhello", lim)))
+    local p = core.http_parser("request", lim)
+    local req = p:head("GET / HTTP/1.1\r\nHost: x\r\n\r\n", 1)
+    assert.is_nil(req.headers_raw)         -- raw_headers = false, kept by the object
+    assert.equal("x", req.headers.host)
+    local keeps = core.http_parser("request", core.http_limits{})
+    assert.is_table(keeps:head("GET / HTTP/1.1\r\nHost: x\r\n\r\n", 1).headers_raw)
+    assert.has_error(function() core.http_limits{max_body = -1} end)
+    assert.has_error(function() core.http_parser("request", io.stdout) end)
+  end)
 end)
 
 describe("core.http_parse_response", function()

@@ -103,9 +103,10 @@ function _M.server(sock_or_addr, handler, opts)
     self.call = handler
   end
   if opts.log == nil then self.log = log.default end
-  self.limits = {max_request_line = self.max_request_line, max_header_line = self.max_header_line,
-                 max_header_size = self.max_header_size, max_headers = self.max_headers,
-                 max_body = self.max_body, raw_headers = self.headers_raw and true or false}
+  self.limits = core.http_limits{max_request_line = self.max_request_line,   -- parsed once
+    max_header_line = self.max_header_line, max_header_size = self.max_header_size,
+    max_headers = self.max_headers, max_body = self.max_body,
+    raw_headers = self.headers_raw and true or false}
   if opts.server_name ~= nil then core.http_server_name(opts.server_name) end
   if (opts.workers or 0) > 0 and type(sock_or_addr) ~= "userdata" then opts.reuseport = true end
   local sock, err = listener(sock_or_addr, opts)
