@@ -66,7 +66,16 @@ const char *eh_errno_string(int e) {
 /* Record errno e as the socket's error.  */
 int eh_sock_seterr(eh_sock *s, int e) {
   s->err = e;
-  s->errmsg[0] = '\0';
+  free(s->errmsg);
+  s->errmsg = NULL;
+  return EH_IO_ERROR;
+}
+
+/* Record a reason (a TLS one) as the socket's error; kept in a copy of
+ * its own (without memory for it, the errno's message stands in). */
+int eh_sock_setreason(eh_sock *s, const char *reason) {
+  free(s->errmsg);
+  s->errmsg = strdup(reason);
   return EH_IO_ERROR;
 }
 
@@ -76,7 +85,7 @@ const char *eh_sock_strerror(eh_sock *s, int status) {
     case EH_IO_OK: return "ok";
     case EH_IO_TIMEOUT: case EH_IO_AGAIN: return "timeout";
     case EH_IO_EOF: case EH_IO_CLOSED: return "closed";
-    default: return s->errmsg[0] ? s->errmsg : eh_errno_string(s->err);
+    default: return s->errmsg ? s->errmsg : eh_errno_string(s->err);
   }
 }
 
@@ -578,6 +587,8 @@ static int l_gc(lua_State *L) {
   eh_sock *s = eh_checksocket(L, 1);
   eh_sock_drop_dormant(L, s);
   eh_sock_close(s);
+  free(s->errmsg);
+  s->errmsg = NULL;
   return 0;
 }
 

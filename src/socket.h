@@ -115,7 +115,8 @@ struct eh_sock {
   unsigned char dormant;
   /* errors */
   int err;                     /* errno of the last EH_IO_ERROR */
-  char errmsg[160];            /* or a TLS reason, when non-empty */
+  char *errmsg;                /* or a TLS reason (malloc'ed), or NULL: most
+                                  sockets never need one, so no room is kept */
 };
 
 /* Arm a slot's watcher (EV_READ or EV_WRITE) for events; stop the reader's. */
@@ -182,6 +183,7 @@ int eh_parseaddr(lua_State *L, int family, int idx, struct sockaddr_storage *ss,
 int eh_pushaddr(lua_State *L, const struct sockaddr *sa, unsigned len);
 /* Set s->err to errno-like e and return EH_IO_ERROR. */
 int eh_sock_seterr(eh_sock *s, int e);
+int eh_sock_setreason(eh_sock *s, const char *reason);
 /* A stable message for an errno ("connection refused", ...). */
 const char *eh_errno_string(int e);
 

@@ -20,21 +20,23 @@
 
 #define TLS_COALESCE 16384  /* small iovecs are joined into one record */
 
-/* Describe why an SSL call failed into s->errmsg.  */
+/* Describe why an SSL call failed as the socket's error reason.  */
 static void set_error(eh_sock *s, SSL *ssl, int code) {
   long vr = SSL_get_verify_result(ssl);
   unsigned long e = ERR_peek_last_error();
+  char why[160];
   if (e && ERR_GET_REASON(e) == SSL_R_CERTIFICATE_VERIFY_FAILED && vr != X509_V_OK) {
-    snprintf(s->errmsg, sizeof s->errmsg, "certificate verify failed: %s",
+    snprintf(why, sizeof why, "certificate verify failed: %s",
              X509_verify_cert_error_string(vr));
     ERR_clear_error();
   } else if (e) {
-    eh_tls_reason(s->errmsg, sizeof s->errmsg);
+    eh_tls_reason(why, sizeof why);
   } else if (code == SSL_ERROR_SYSCALL && errno != 0) {
-    snprintf(s->errmsg, sizeof s->errmsg, "%s", eh_errno_string(errno));
+    snprintf(why, sizeof why, "%s", eh_errno_string(errno));
   } else {
-    snprintf(s->errmsg, sizeof s->errmsg, "closed");
+    snprintf(why, sizeof why, "closed");
   }
+  eh_sock_setreason(s, why);
   /* After a fatal error, SSL_shutdown must not send anything. */
   SSL_set_quiet_shutdown(ssl, 1);
 }
