@@ -517,7 +517,7 @@ static int well_formed_version(const char *buf, size_t len) {
 static int parse_head(lua_State *L, eh_http *h, const char *buf, size_t headlen) {
   llhttp_errno_t err;
   int msg;
-  lua_createtable(L, 0, 16);   /* room for what the server adds too */
+  lua_createtable(L, 0, 8);    /* a GET's fields (the server adds none) */
   msg = lua_gettop(L);
   eh_http_push_keys(L);
   h->keys_idx = msg + 1;
@@ -546,7 +546,8 @@ static int parse_head(lua_State *L, eh_http *h, const char *buf, size_t headlen)
     return llhttp_failure(h, err == HPE_PAUSED ? HPE_INTERNAL : err);
   }
   llhttp_resume(&h->p);
-  set_key(L, msg, h->keys_idx, EH_HTTP_K_HEADERS_RAW);
+  if (h->raw_idx) set_key(L, msg, h->keys_idx, EH_HTTP_K_HEADERS_RAW);
+  else lua_pop(L, 1);          /* the nil in its place */
   set_key(L, msg, h->keys_idx, EH_HTTP_K_HEADERS);
   if (set_fields(L, h, msg) == EH_HTTP_ERROR) {
     lua_settop(L, msg - 1);
@@ -611,6 +612,8 @@ int eh_http_head(lua_State *L, eh_http *h, const char *buf, size_t len, size_t *
     lua_pop(L, 1);
     return EH_HTTP_ERROR;
   }
+  lua_pushboolean(L, 0);      /* said, so a server's check stays in the table */
+  lua_setfield(L, -2, "has_body");
   if (h->phase == EH_HTTP_PHASE_UPGRADED) {
     lua_pushboolean(L, 1);
     lua_setfield(L, -2, "upgrade");

@@ -1,8 +1,9 @@
 --- eventlet.httpd.request: what a handler's `req` can do.
 -- The fields come from C (eventlet.core.http_read_head): method, path,
 -- raw_path, query, version, headers, headers_raw, keep_alive,
--- content_length, chunked, upgrade.  The server adds remote_addr,
--- remote_port, scheme and the private connection record `_conn`.
+-- content_length, chunked, upgrade.  remote_addr, remote_port, scheme
+-- and the private connection record `_conn` come from the metatable the
+-- server gives a connection's requests (chained to this module's).
 -- Bodies are streamed: read(n), read(), read_body(), lines() never read
 -- past the end of this request's body, whatever the client pipelined.
 local core = require "eventlet.core"
