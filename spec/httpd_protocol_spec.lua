@@ -391,6 +391,12 @@ describe("httpd handlers", function()
     end, nil, function(_, port)
       local res = H.parse(H.exchange(port, "GET /?a+b=c%21&x HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"))
       assert.equal("127.0.0.1 true http a b c! ", res.body)
+      -- the first request of a connection carries them, the next ones inherit them
+      local c = connect(port)
+      assert(c:send(("GET /?p=1&q=2 HTTP/1.1\r\nHost: x\r\n\r\n"):rep(3)))
+      local rs = read_responses(c, 3)
+      c:close()
+      for i = 1, 3 do assert.equal("127.0.0.1 true http p 1 2", rs[i].body) end
     end)
   end)
 end)

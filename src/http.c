@@ -517,7 +517,7 @@ static int well_formed_version(const char *buf, size_t len) {
 static int parse_head(lua_State *L, eh_http *h, const char *buf, size_t headlen) {
   llhttp_errno_t err;
   int msg;
-  lua_createtable(L, 0, 8);    /* a GET's fields (the server adds none) */
+  lua_createtable(L, 0, h->room ? h->room : 16);
   msg = lua_gettop(L);
   eh_http_push_keys(L);
   h->keys_idx = msg + 1;

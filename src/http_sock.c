@@ -63,9 +63,12 @@ static double idle_left(eh_http *h) {
   return left > 0 ? left : 0;
 }
 
-/* Give the message table on top the parser's message metatable. */
+/* Give the message table on top its metatable: the caller's (stack
+ * index 5), else the parser's. */
 static void set_message_mt(lua_State *L) {
-  if (lua_getiuservalue(L, 1, 1) == LUA_TTABLE) lua_setmetatable(L, -2);
+  if (lua_type(L, 5) == LUA_TTABLE) lua_pushvalue(L, 5);
+  else lua_getiuservalue(L, 1, 1);
+  if (lua_istable(L, -1)) lua_setmetatable(L, -2);
   else lua_pop(L, 1);
 }
 
@@ -170,20 +173,24 @@ static int head_k(lua_State *L, int status, lua_KContext ctx) {
   return head_step(L, h, s);
 }
 
-/* http_read_head(parser, sock[, idle[, header_timeout[, skip_body[, doze]]]])
+/* http_read_head(parser, sock[, idle[, header_timeout[, skip_body[, doze[, mt]]]]])
  * -> msg | nil, status, reason (malformed, over a limit: answer it) | nil,
  * err ("closed", "timeout", ...: nothing of a request arrived) | nil,
  * "idle", left (doze: nothing arrived for a while; left seconds of idle
  * time remain, nil for no limit).  idle bounds the wait for the first
  * byte, header_timeout the whole head once it has begun (slowloris); both
  * in seconds, nil for none.  skip_body: a response parser reads the
- * answer to a HEAD.  [-0, +(1|2|3), e] */
+ * answer to a HEAD.  mt: the message's metatable, in place of the
+ * parser's.  [-0, +(1|2|3), e] */
 static int l_http_read_head(lua_State *L) {
   eh_http *h = check_parser(L);
   eh_sock *s = eh_checksocket(L, 2);
   h->skip_body = lua_toboolean(L, 5);
   h->may_doze = lua_toboolean(L, 6);
-  lua_settop(L, 4);
+  lua_settop(L, 7);
+  lua_copy(L, 7, 5);                   /* the frame: parser sock idle timeout mt */
+  lua_settop(L, 5);
+  h->room = lua_istable(L, 5) ? 8 : 0; /* a caller's mt holds what it would add */
   h->saved_timeout = s->timeout;
   h->deadline = 0;
   h->idle_deadline = 0;

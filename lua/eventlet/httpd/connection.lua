@@ -34,7 +34,7 @@ local PLAIN = {["Content-Type"] = "text/plain; charset=utf-8"}
 local function reject(server, conn, status, reason)
   local n = http_send(conn.sock, status, PLAIN, reason .. "\n", F_CLOSE)
   if server.log then
-    local req = {remote_addr = conn.peer.remote_addr, headers = {}}
+    local req = {remote_addr = conn.remote_addr, headers = {}}
     local res = {status = status, bytes = n or 0}
     log.write(server, log.line(server, req, res, core_now()) .. " (" .. reason .. ")", req, res)
   end
@@ -107,6 +107,10 @@ end
 --- Serve one parsed request on conn.
 local function handle(server, conn, req)
   local started = server.log and core_now()
+  if not conn.peer then   -- the first request: fields of its own (see loop)
+    req.remote_addr, req.remote_port, req.scheme, req._conn = conn.remote_addr, conn.remote_port,
+                                                               server.scheme, conn
+  end
   if req.has_body and req._continue then conn.continue_pending = true end
   local res = conn.res
   res_reset(res, req)
@@ -118,6 +122,18 @@ local function handle(server, conn, req)
   res._req = false      -- an idle connection keeps no request alive
 end
 
+--- What every request on conn shares -- remote_addr, remote_port, scheme
+-- and the connection record -- kept once in a metatable (chained to
+-- Request) the connection gives its requests from the second on, rather
+-- than written into each: a connection that stays for more requests
+-- pays for the table once; one that serves a single request never does.
+local function peer_of(server, conn)
+  local peer = setmetatable({remote_addr = conn.remote_addr, remote_port = conn.remote_port,
+                             scheme = server.scheme, _conn = conn, __index = false}, Request)
+  peer.__index = peer    -- (made with its 5 keys: no rehash)
+  return peer
+end
+
 --- Read and answer requests until the connection is done; returns
 -- "doze", seconds left when it has idled long enough to wait without a
 -- thread.
@@ -125,7 +141,8 @@ local function loop(server, conn, sock)
   local wait = conn.resumed and server.idle_timeout or server.header_timeout
   while not conn.closing and not server.stopping do
     conn.idle = true
-    local req, status, reason = http_read_head(conn.parser, sock, wait, server.header_timeout, nil, true)
+    local req, status, reason = http_read_head(conn.parser, sock, wait, server.header_timeout, nil, true,
+                                               conn.peer)
     if not req then
       if status == "idle" then return "doze", reason end
       conn.idle = false
@@ -142,6 +159,7 @@ local function loop(server, conn, sock)
     end
     handle(server, conn, req)
     wait = server.idle_timeout
+    if not conn.peer and not conn.closing then conn.peer = peer_of(server, conn) end
   end
 end
 
@@ -177,25 +195,14 @@ function wake(server, conn, why)
   return run(server, conn)
 end
 
---- What every request on conn shares -- remote_addr, remote_port, scheme
--- and the connection record -- kept once in the requests' metatable
--- (chained to Request), rather than written into each request.
-local function peer_of(server, conn, host, port)
-  local peer = setmetatable({remote_addr = host or false, remote_port = port or false,
-                             scheme = server.scheme, _conn = conn}, Request)
-  peer.__index = peer
-  return peer
-end
-
 --- serve(server, sock, host, port): the life of one connection, whose
 -- peer accept() reported (a Unix socket's: "unix:path", nil); always closes
 -- sock and leaves the server's books balanced.  (The conn record keeps to
--- 8 fields, and the peer to 5: thousands of idle connections hold both.)
+-- 10 fields, the peer to 5: thousands of idle connections hold both.)
 function _M.serve(server, sock, host, port)
   local conn = {server = server, sock = sock, idle = true, closing = false, res = false,
-                parser = false, peer = false, resumed = false}
-  conn.peer = peer_of(server, conn, host, port)
-  conn.parser = http_parser("request", server.limits, conn.peer)
+                parser = http_parser("request", server.limits, Request), peer = false,
+                remote_addr = host or false, remote_port = port or false, resumed = false}
   conn.res = Response.new(conn)
   server:_track(conn, core.getcurrent())
   sock:settimeout(server.write_timeout)
