@@ -6,7 +6,11 @@
 # gevent.pywsgi, lua-http and copas (both under lua5.1, the Lua Debian
 # packages them for).  Servers are pinned to core 0, wrk to core 1; keep-alive
 # at 10, 100 and 1000 connections and Connection: close at 100.  Then the
-# RSS one idle keep-alive connection costs, at 10,000 connections.
+# RSS one idle keep-alive connection costs, at 10,000 connections.  Rows:
+# time per request (1/throughput) against every peer, p99 latency, and the
+# server's own CPU per request (user + system) against nginx + lua --
+# informational: with wrk's single core as busy as the server's, time per
+# request can only tie between fast servers, CPU per request still differs.
 #
 #   BENCH_HTTPD_SECONDS=5   duration of each wrk run (divided by BENCH_SCALE)
 #   BENCH_HTTPD_IDLE=10000  connections for the RSS measurement
@@ -58,17 +62,31 @@ start() {
   fi
 }
 
-# wrk_run ID CONNS [close]: one wrk run; records rps= and p99= (ns).
+# cpu_ticks PID: CPU clock ticks (user + system) a server has used: the
+# process and its children (nginx's worker).
+cpu_ticks() {
+  for p in "$1" $(pgrep -P "$1" 2>/dev/null); do
+    awk '{ print $14 + $15 }' "/proc/$p/stat" 2>/dev/null
+  done | awk '{ t += $1 } END { print t + 0 }'
+}
+
+# wrk_run ID CONNS PID [close]: one wrk run; records rps=, p99= (ns) and
+# cpu= (ns of the server's CPU per request: when wrk's core is the
+# bottleneck, time per request no longer tells servers apart, this does).
 wrk_run() {
-  id=$1; conns=$2
+  id=$1; conns=$2; pid=$3
   set -- -t1 -c"$conns" -d"${secs}s" --latency
-  [ "${3:-}" = close ] && set -- "$@" -H "Connection: close"
+  [ "${4:-}" = close ] && set -- "$@" -H "Connection: close"
+  t0=$(cpu_ticks "$pid")
   taskset -c $cli_cpu wrk "$@" "http://127.0.0.1:$PORT/" >"$DIR/$id.wrk" 2>&1
-  awk '/Requests\/sec/ { rps = $2 }
+  t1=$(cpu_ticks "$pid")
+  awk -v ticks=$((t1 - t0)) -v hz="$(getconf CLK_TCK)" '/Requests\/sec/ { rps = $2 }
+       /requests in/ { n = $1 }
        $1 == "99%" { v = $2; u = v; sub(/[0-9.]+/, "", u); sub(/[a-z]+$/, "", v)
                      m = (u == "us") ? 1e3 : (u == "ms") ? 1e6 : (u == "s") ? 1e9 : 1; p99 = v * m }
        /Non-2xx/ { bad = 1 }
-       END { if (rps > 0 && !bad) printf "rps=%s ns=%.0f p99=%.0f\n", rps, 1e9 / rps, p99 }' \
+       END { if (rps > 0 && !bad) printf "rps=%s ns=%.0f p99=%.0f cpu=%.0f\n", rps, 1e9 / rps, p99,
+                                         (n > 0 ? ticks * 1e9 / hz / n : 0) }' \
     "$DIR/$id.wrk" >"$BENCH_TMP/$id"
   echo "  $id: $(cat "$BENCH_TMP/$id")" >&2
 }
@@ -131,11 +149,13 @@ lua51_peer luahttp http.server
 lua51_peer copas copas
 for s in ka10 ka100 ka1000 close100; do
   set -- $ports
+  spids=$(echo $pids)
   for name in $names; do
     PORT=$1; shift
+    spid=${spids%% *}; spids=${spids#* }
     case $s in
-      close100) wrk_run "$name-$s" 100 close ;;
-      *) wrk_run "$name-$s" "${s#ka}" ;;
+      close100) wrk_run "$name-$s" 100 "$spid" close ;;
+      *) wrk_run "$name-$s" "${s#ka}" "$spid" ;;
     esac
   done
 done
@@ -161,6 +181,8 @@ for s in ka10 ka100 ka1000 close100; do
   bench_row "httpd hello, $what (time/request)" "$ours" "copas (minimal)" "$(bench_get "copas-$s" ns)" ns faster
   bench_row "httpd hello, $what (p99 latency)" "$(bench_get "ours-$s" p99)" "nginx return 200" \
     "$(bench_get "nginx-$s" p99)" ns within
+  bench_row "httpd hello, $what (server CPU/request)" "$(bench_get "ours-$s" cpu)" "nginx + lua" \
+    "$(bench_get "nginxlua-$s" cpu)" ns within
 done
 bench_limit "httpd RSS per idle keep-alive connection ($idle)" "$(bench_get ours-idle bytes)" B 4096 \
   "nginx: $(bench_fmt "$(bench_get nginx-idle bytes)" B)"
