@@ -30,22 +30,35 @@ local function start(opts)
 end
 
 describe("httpd stop", function()
-  it("closes idle keep-alives at once and lets in-flight requests finish with close", function()
+  it("closes idle and dozing keep-alives at once, lets in-flight requests (a head begun) finish with close", function()
     local srv, port = start()
     local idle = connect(port)
     assert(idle:send("GET /first HTTP/1.1\r\nHost: x\r\n\r\n"))
     assert.equal(1, #read_responses(idle, 1))
+    local dozing = connect(port)
+    assert(dozing:send("GET /first HTTP/1.1\r\nHost: x\r\n\r\n"))
+    assert.equal(1, #read_responses(dozing, 1))
+    eventlet.sleep(0.4)                -- past 0.25 s: it waits without a thread
     local busy = connect(port)
     assert(busy:send("GET /slow HTTP/1.1\r\nHost: x\r\n\r\n"))
+    local half = connect(port)           -- a head begun is a request in flight
+    assert(half:send("GET /half HTTP/1.1\r\nHo"))
     eventlet.sleep(0.1)
     local t0 = eventlet.now()
     local stopper = eventlet.spawn(function() srv:stop({grace = 5}) return eventlet.now() end)
-    -- the idle connection is closed without waiting for the slow one
-    local data, err = idle:recv(100)
-    assert.is_nil(data)
-    assert.equal("closed", err)
+    -- the idle and dozing connections are closed without waiting for the slow one
+    for _, c in ipairs({idle, dozing}) do
+      local data, err = c:recv(100)
+      assert.is_nil(data)
+      assert.equal("closed", err)
+      c:close()
+    end
     assert.is_true(eventlet.now() - t0 < 0.3)
-    idle:close()
+    assert(half:send("st: x\r\n\r\n"))
+    local hs = read_responses(half, 1)
+    half:close()
+    assert.equal("http /half", hs[1].body)
+    assert.equal("close", hs[1].headers.connection)
     local rs = read_responses(busy, 1)
     busy:close()
     assert.equal("http /slow", rs[1].body)

@@ -198,6 +198,18 @@ static int l_http_read_head(lua_State *L) {
   return head_step(L, h, s);
 }
 
+/* http_idle(parser, sock) -> whether a head read is parked between
+ * requests with nothing of the next one buffered: a connection a
+ * graceful stop may close at once.  [-0, +1, e] */
+static int l_http_idle(lua_State *L) {
+  eh_http *h = check_parser(L);
+  eh_sock *s = eh_checksocket(L, 2);
+  size_t len;
+  eh_sock_data(s, &len);
+  lua_pushboolean(L, h->idle_deadline != 0 && len == 0);
+  return 1;
+}
+
 static int body_k(lua_State *L, int status, lua_KContext ctx);
 
 /* Decode what is buffered; read more when it held no body bytes. */
@@ -439,5 +451,5 @@ const luaL_Reg eh_http_sock_funcs[] = {
   {"http_is_tls", l_http_is_tls},
   {"http_read_head", l_http_read_head}, {"http_read_body", l_http_read_body},
   {"http_send", l_http_send}, {"http_send_chunk", l_http_send_chunk},
-  {"http_reply", l_http_reply},
+  {"http_reply", l_http_reply}, {"http_idle", l_http_idle},
   {NULL, NULL}};

@@ -17,6 +17,7 @@ local connection = require "eventlet.httpd.connection"
 local log = require "eventlet.httpd.log"
 
 local core_spawn = core.spawn
+local http_idle = core.http_idle
 local core_waiter = core.waiter
 local core_park = core.park
 local core_unpark = core.unpark
@@ -232,8 +233,8 @@ function Server:stop(opts)
   local grace = opts and opts.grace or self.grace
   self.stopping = true
   self.sock:close()
-  for conn in pairs(self.conns) do
-    if conn.idle then conn.sock:close() end
+  for conn, thread in pairs(self.conns) do   -- dozing (false), or waiting for a head
+    if not thread or http_idle(conn.parser, conn.sock) then conn.sock:close() end
   end
   local w = self._slot_waiter
   if w then self._slot_waiter = nil core_unpark(w, self._slot_seq) end
