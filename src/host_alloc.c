@@ -13,9 +13,10 @@
  * here, in lists by size class, up to CACHE_BYTES in all, and handed out
  * again first.  The classes are glibc's own chunk sizes (usable 24, 40,
  * 56, ... bytes: 16 c + 8), so rounding a request up to its class costs
- * no memory.  A block goes into the class its usable size fully covers
- * (malloc_usable_size), so any block, whoever allocated it, serves any
- * request of its class.
+ * no memory.  A freed block goes into the class of the size Lua last
+ * asked of it: malloc's usable size for a request is the smallest class
+ * size that holds it, so the block has at least its class's size,
+ * whoever allocated it, and serves any request of its class.
  *
  * Every block still comes from malloc and, past the cache, goes back to
  * free: the cache only delays free.  Under AddressSanitizer, and under
@@ -74,12 +75,15 @@ static void *from_malloc(void *ptr, size_t n) {
   return p;
 }
 
-/* Keep a block no longer in use, or free it when it is big or the cache
- * is full. */
-static void keep(cache *k, void *ptr) {
-  size_t usable = malloc_usable_size(ptr);
-  size_t c = usable < 24 ? 0 : (usable - 8) / 16;
-  if (c == 0 || c > CLASSES || k->bytes + class_size(c) > CACHE_BYTES) {
+/* Keep a block no longer in use (Lua last asked for size bytes of it),
+ * or free it when it is big or the cache is full.  Its class comes from
+ * size: glibc's usable sizes are the class sizes, so a block asked for
+ * size bytes has at least class_size(class_of(size)) -- no need to read
+ * its header (malloc_usable_size), a cache miss when the collector frees
+ * a cold block. */
+static void keep(cache *k, void *ptr, size_t size) {
+  size_t c = size == 0 ? 0 : class_of(size);
+  if (size == 0 || size > CACHE_MAX || k->bytes + class_size(c) > CACHE_BYTES) {
     free(ptr);
     return;
   }
@@ -108,7 +112,7 @@ static void *move_small(cache *k, void *ptr, size_t osize, size_t nsize) {
   p = take(k, nsize);
   if (p == NULL) return nsize <= osize ? ptr : NULL;
   memcpy(p, ptr, osize < nsize ? osize : nsize);
-  keep(k, ptr);
+  keep(k, ptr, osize);
   return p;
 }
 
@@ -117,7 +121,7 @@ static void *move_small(cache *k, void *ptr, size_t osize, size_t nsize) {
 static void *lua_alloc(void *ud, void *ptr, size_t osize, size_t nsize) {
   cache *k = ud;
   if (nsize == 0) {
-    if (ptr != NULL) keep(k, ptr);
+    if (ptr != NULL) keep(k, ptr, osize);
     return NULL;
   }
   if (nsize <= CACHE_MAX) return ptr == NULL ? take(k, nsize) : move_small(k, ptr, osize, nsize);
