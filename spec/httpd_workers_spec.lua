@@ -30,12 +30,15 @@ local function children(pid)
   return set, n
 end
 
--- Whether process pid exists (the stat file is closed at once: a handle
+-- Whether process pid runs (exists, not a zombie; the stat file is closed at once: a handle
 -- left to the collector would count as this spec's open descriptor).
 local function alive(pid)
   local f = io.open("/proc/" .. pid .. "/stat")
-  if f then f:close() end
-  return f ~= nil
+  if not f then return false end
+  local stat = f:read("a")
+  f:close()
+  -- a zombie has ended: reaping an orphan is its new parent's business
+  return stat:match("^%d+ %b() (%a)") ~= "Z"
 end
 
 -- Poll until pred() is true (at most 10 s).
