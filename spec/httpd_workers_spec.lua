@@ -15,30 +15,38 @@ local function whoami(port)
   return tonumber(pid), tonumber(ppid)
 end
 
--- The set of live (not zombie) children of pid, and how many there are.
+-- Whether process pid runs: it exists and is not a zombie (one that ended
+-- has; reaping an orphan is its new parent's business).  The stat file is
+-- closed at once: a handle left to the collector would count as this
+-- spec's open descriptor.  A process may vanish between open and read.
+local function alive(pid)
+  local f = io.open("/proc/" .. pid .. "/stat")
+  if not f then return false end
+  local stat = f:read("a")
+  f:close()
+  local state = stat and stat:match("^%d+ %b() (%S)")
+  return state ~= nil and state ~= "Z"
+end
+
+-- What /proc says of pid: its stat line, for failure messages.
+local function proc_line(pid)
+  local f = io.open("/proc/" .. pid .. "/stat")
+  if not f then return "gone" end
+  local stat = f:read("a") or "gone"
+  f:close()
+  return stat
+end
+
+-- The set of live children of pid, and how many there are.
 local function children(pid)
   local set, n = {}, 0
   local list = io.open(("/proc/%d/task/%d/children"):format(pid, pid))
   local text = list and list:read("a") or ""
   if list then list:close() end
   for child in text:gmatch("%d+") do
-    local stat = io.open("/proc/" .. child .. "/stat")
-    local state = stat and stat:read("a"):match("^%d+ %b() (%S)")
-    if stat then stat:close() end
-    if state and state ~= "Z" then set[tonumber(child)] = true; n = n + 1 end
+    if alive(child) then set[tonumber(child)] = true; n = n + 1 end
   end
   return set, n
-end
-
--- Whether process pid runs (exists, not a zombie; the stat file is closed at once: a handle
--- left to the collector would count as this spec's open descriptor).
-local function alive(pid)
-  local f = io.open("/proc/" .. pid .. "/stat")
-  if not f then return false end
-  local stat = f:read("a")
-  f:close()
-  -- a zombie has ended: reaping an orphan is its new parent's business
-  return stat:match("^%d+ %b() (%a)") ~= "Z"
 end
 
 -- Poll until pred() is true (at most 10 s).
@@ -128,7 +136,7 @@ describe("httpd workers", function()
     assert.same({nil, "signal", 9}, {p:wait(10)})
     for pid in pairs(workers) do     -- each got SIGTERM and drained
       assert.is_true(eventually(function() return not alive(pid) end),
-                     "worker " .. pid .. " outlived its supervisor")
+                     "worker " .. pid .. " outlived its supervisor: " .. proc_line(pid))
     end
     assert.is_nil(eventlet.connect("127.0.0.1:" .. port))
   end)

@@ -305,21 +305,9 @@ void eh_open_http(lua_State *L) {
   lua_pop(L, 1);
 }
 
-/* http_reply_flags(parser, code, close) -> flags: how a response with
- * status code to the request the parser last headed is framed (the
- * EH_HW_* bits of http_write.h; close forces "Connection: close").
- * [-0, +1, -] */
-static int l_http_reply_flags(lua_State *L) {
-  eh_http *h = check_parser(L, 1);
-  int code = (int)luaL_checkinteger(L, 2);
-  lua_pushinteger(L, eh_http_reply_flags(h, code, lua_toboolean(L, 3)));
-  return 1;
-}
-
 const luaL_Reg eh_http_funcs[] = {
   {"http_parser", l_http_parser},
   {"http_parse_request", l_http_parse_request},
   {"http_parse_response", l_http_parse_response},
-  {"http_reply_flags", l_http_reply_flags},
   {"http_limits", l_http_limits},
   {NULL, NULL}};

@@ -383,6 +383,16 @@ static int check_status_code(lua_State *L, int idx) {
   return (s[0] - '0') * 100 + (s[1] - '0') * 10 + (s[2] - '0');
 }
 
+/* http_reply_flags(parser, status, close) -> flags: how a response with
+ * status (a number or "404 Not Found") to the request the parser last
+ * headed is framed (the EH_HW_* bits of http_write.h; close forces
+ * "Connection: close"), for a response sent in pieces.  [-0, +1, e] */
+static int l_http_reply_flags(lua_State *L) {
+  eh_http *h = check_parser(L);
+  lua_pushinteger(L, eh_http_reply_flags(h, check_status_code(L, 2), lua_toboolean(L, 3)));
+  return 1;
+}
+
 /* http_reply(sock, parser, status, headers, body, close) -> bytes, seen |
  * nil, err: the whole answer to the request the parser last headed, framed
  * as that request and status want (eh_http_reply_flags; close forces
@@ -451,5 +461,6 @@ const luaL_Reg eh_http_sock_funcs[] = {
   {"http_is_tls", l_http_is_tls},
   {"http_read_head", l_http_read_head}, {"http_read_body", l_http_read_body},
   {"http_send", l_http_send}, {"http_send_chunk", l_http_send_chunk},
-  {"http_reply", l_http_reply}, {"http_idle", l_http_idle},
+  {"http_reply", l_http_reply}, {"http_reply_flags", l_http_reply_flags},
+  {"http_idle", l_http_idle},
   {NULL, NULL}};

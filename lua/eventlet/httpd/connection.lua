@@ -22,7 +22,7 @@ local error = error
 local next = next
 local rawget = rawget
 local str_lower = string.lower
-local res_reset = Response.reset
+local res_reset, must_close = Response.reset, Response.must_close
 
 local _M = {}
 
@@ -96,8 +96,7 @@ local function respond(server, conn, req, res)
     return send_result(res, status, headers, body)
   end
   res.finished = true
-  local n, seen = http_reply(conn.sock, conn.parser, status, headers, body, conn.closing
-                             or conn.continue_pending or server.stopping or server.keepalive == false)
+  local n, seen = http_reply(conn.sock, conn.parser, status, headers, body, must_close(conn))
   res.headers_sent, res.status = true, status
   if not n then conn.closing = true return end
   res.bytes = n

@@ -13,7 +13,6 @@ local http_send = core.http_send
 local http_send_chunk = core.http_send_chunk
 local http_reply_flags = core.http_reply_flags
 local type = type
-local tonumber = tonumber
 local tostring = tostring
 local concat = table.concat
 local setmetatable = setmetatable
@@ -59,20 +58,19 @@ function Response:reset(req)
   if next(self.headers) ~= nil then self.headers = {} end
 end
 
---- The status code of a status given as a number or "404 Not Found".
-local function status_code(status)
-  if type(status) == "number" then return status end
-  local code = tonumber(tostring(status):match("^(%d%d%d)"))
-  if not code then error("httpd: invalid status " .. tostring(status), 3) end
-  return code
+--- Whether conn must close after the response now going out, whatever
+-- the request asked: it is closing already, a client waiting for 100
+-- Continue got an answer instead, the server stops or keeps nothing alive.
+local function must_close(conn)
+  local server = conn.server
+  return conn.closing or conn.continue_pending or server.stopping or server.keepalive == false
 end
 
---- The framing flags of a response with status code on conn, to the
--- request its parser headed last (decided in C: http_reply_flags).
-local function flags_for(conn, code)
-  local server = conn.server
-  return http_reply_flags(conn.parser, code, conn.closing or conn.continue_pending
-                          or server.stopping or server.keepalive == false)
+--- The framing flags of a response with status (a number or "404 Not
+-- Found") on conn, to the request its parser headed last (decided in C,
+-- where the status is checked too: http_reply_flags).
+local function flags_for(conn, status)
+  return http_reply_flags(conn.parser, status, must_close(conn))
 end
 
 --- Send a head (and a first body piece); record what went out.
@@ -110,8 +108,7 @@ end
 --- Start a streamed body: send the head with the right framing.
 local function start_stream(self, first)
   local req, conn = self._req, self._conn
-  local code = status_code(self.status)
-  local flags = flags_for(conn, code)
+  local flags = flags_for(conn, self.status)
   if flags & F_NOBODY ~= 0 then
     self._mode = "none"
   elseif find_header(self.headers, "content-length") then
@@ -175,8 +172,7 @@ end
 function Response:send_whole(status, headers, body)
   self.finished = true
   if type(body) ~= "string" then body = body == nil and "" or tostring(body) end
-  local code = type(status) == "number" and status or status_code(status)
-  local seen, err = send(self, status, headers, body, flags_for(self._conn, code))
+  local seen, err = send(self, status, headers, body, flags_for(self._conn, status))
   if not seen then return nil, err end
   return true
 end
@@ -216,6 +212,6 @@ function Response:fail(status, text)
 end
 
 Response.find_header = find_header
-Response.status_code = status_code
+Response.must_close = must_close
 
 return Response
