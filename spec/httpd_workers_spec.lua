@@ -65,6 +65,17 @@ local function stderr_so_far(p)
   return partial or ""
 end
 
+-- What a worker that should have ended waits on: its /proc stat line and
+-- the green threads it dumps on SIGUSR1 (spec/helpers/httpd_workers_app.lua)
+-- into the supervisor's stderr pipe p.  It is killed afterwards.
+local function stuck_worker(p, pid)
+  local line = proc_line(pid)
+  os.execute("kill -USR1 " .. pid)
+  eventlet.sleep(0.5)
+  os.execute("kill -KILL " .. pid)   -- no orphan left behind
+  return line .. "\n" .. stderr_so_far(p)
+end
+
 -- Wait until the supervisor p has exactly `want` live workers, none of
 -- them in `old`; returns that set.
 local function workers_settle(p, want, old)
@@ -136,7 +147,7 @@ describe("httpd workers", function()
     assert.same({nil, "signal", 9}, {p:wait(10)})
     for pid in pairs(workers) do     -- each got SIGTERM and drained
       assert.is_true(eventually(function() return not alive(pid) end),
-                     "worker " .. pid .. " outlived its supervisor: " .. proc_line(pid))
+                     "worker " .. pid .. " outlived its supervisor: " .. stuck_worker(p, pid))
     end
     assert.is_nil(eventlet.connect("127.0.0.1:" .. port))
   end)

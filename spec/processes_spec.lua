@@ -391,6 +391,27 @@ describe("processes.fork", function()
     assert.same({nil, "signal", 15}, {other:wait()})
   end)
 
+  it("drops the parent's exit hooks in the child", function()
+    -- The parent's hook would never return (a server draining forever):
+    -- a SIGTERM reaching the child while it unwinds the parent's threads
+    -- must end it, not run the parent's shutdown there.
+    local eventlet = require "eventlet"
+    local hook = eventlet.on_exit(function() core.sleep(30) end)
+    io.stdout:flush()
+    io.stderr:flush()
+    local pid, child = processes.fork()
+    if pid == 0 then
+      core.sleep(5)
+      core.die("KILL")
+    end
+    eventlet.cancel_on_exit(hook)
+    assert(child:kill("TERM"))
+    local ended = {child:wait(3)}
+    if ended[2] == "timeout" then child:kill("KILL") child:wait() end
+    child:close()
+    assert.same({nil, "signal", 15}, ended)
+  end)
+
   it("keeps the threads in the child when asked", function()
     local file = tmpname("forkkeep")
     local sleeper = core.spawn(core.sleep, 30)

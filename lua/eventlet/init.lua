@@ -101,6 +101,13 @@ function _M.cancel_on_exit(fn)
   return false
 end
 
+--- Forget every exit hook (processes.fork calls it in a child that drops
+-- the parent's threads: the hooks were the parent's, for work the child
+-- no longer has).
+function _M._forget_exit_hooks()
+  exit_hooks = {}
+end
+
 -- Run the exit hooks once, each protected, in order.
 local function run_exit_hooks(why)
   local hooks = exit_hooks

@@ -219,7 +219,8 @@ end
 -- pipes: wait/kill) in the parent; 0 in the child; or nil, err.  The
 -- child re-initialises the hub's loop, forgets the parent's children, and
 -- kills the parent's other green threads (they unwind there, running
--- their cleanup on the child's copies) unless keep_threads is set.  With
+-- their cleanup on the child's copies) and the exit hooks (eventlet.on_exit:
+-- they stop the parent's work) unless keep_threads is set.  With
 -- parent_death (a signal name or number) the child gets that signal when
 -- the parent dies (Linux; elsewhere ignored).
 function _M.fork(opts)
@@ -231,6 +232,8 @@ function _M.fork(opts)
     return pid, setmetatable({pid = pid, handle = h, argv = "fork"}, Process)
   end
   if opts and opts.keep_threads then return 0 end
+  local facade = package.loaded.eventlet   -- no facade, no hooks to forget
+  if facade then facade._forget_exit_hooks() end
   local me, killed = getcurrent(), 0
   for _, info in ipairs(threads()) do
     if info.thread ~= me then kill(info.thread) killed = killed + 1 end

@@ -2,7 +2,20 @@
 -- "pid ppid" of the worker; /crash makes that worker exit.
 --   eventlet-lua spec/helpers/httpd_workers_app.lua   (prints its URL on stderr)
 package.path = "lua/?.lua;lua/?/init.lua;" .. package.path
+local eventlet = require "eventlet"
 local httpd = require "eventlet.httpd"
+local core = require "eventlet.core"
+
+-- SIGUSR1: write every green thread of this process, what it waits on and
+-- its stack, to stderr (the spec asks a worker that will not end).
+eventlet.signal("USR1", function()
+  local out = {("pid %d"):format(core.getpid())}
+  for _, info in ipairs(core.threads()) do
+    out[#out + 1] = ("#%d %s waiting on %s, timer %s\n%s"):format(info.id, info.state,
+      tostring(info.waiting), tostring(info.timer), core.traceback(info.thread))
+  end
+  io.stderr:write(table.concat(out, "\n"), "\n")
+end)
 
 -- Fields 1 and 4 of /proc/self/stat: pid and parent pid.
 local function ids()

@@ -38,9 +38,10 @@ local function fork_worker(sup, i)
     return nil
   end
   if pid == 0 then              -- the supervisor's hooks are not the worker's
+    -- (fork already dropped its exit hook: a SIGTERM while this child
+    -- unwinds the supervisor's threads just ends it)
     sup.stopping = true
     if sup.hup then sup.hup:cancel() end
-    if sup.hook then require("eventlet").cancel_on_exit(sup.hook) end
     server.supervisor = nil
     server._worker = i
     local ok, err = pcall(server.serve, server)
