@@ -182,6 +182,26 @@ describe("green threads", function()
     eventlet.sleep(0)
     assert.is_true(cleaned)
   end)
+
+  it("give a finished thread's stack back at once, before any collection", function()
+    -- 50,000 values on the thread's stack (800 KB): a thread that ends
+    -- with no results must not hold them until the collector frees it.
+    local wide = ("x"):rep(50000)
+    local function grow() assert(select("#", wide:byte(1, -1)) == 50000) end
+    collectgarbage()
+    collectgarbage("stop")
+    local before = collectgarbage("count")
+    local gt = eventlet.spawn(grow)
+    gt:wait()
+    local after = collectgarbage("count")
+    collectgarbage("restart")
+    assert.is_true(gt:dead())
+    assert.is_true(after - before < 100, ("%.0f KB still held"):format(after - before))
+    -- a thread's results stay on its stack, for wait()
+    local kept = eventlet.spawn(function() grow() return 1, 2 end)
+    assert.same({1, 2}, {kept:wait()})
+    assert.same({1, 2}, {kept:wait()})
+  end)
 end)
 
 describe("Timeout", function()

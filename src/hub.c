@@ -297,6 +297,18 @@ int eh_raise_cancel(lua_State *L, eh_thread *t) {
   return lua_error(L);
 }
 
+/* Shrink a finished thread's stack that holds no results to the minimum
+ * at once, instead of when the collector frees the thread: thousands of
+ * connection threads that end as their connections doze off would
+ * otherwise keep the stacks their requests grew until then. */
+static void give_back_stack(lua_State *co) {
+#if LUA_VERSION_RELEASE_NUM >= 50406
+  (void)lua_closethread(co, NULL);
+#else
+  (void)lua_resetthread(co);
+#endif
+}
+
 /* Resume one thread and account for how it came back. */
 static void resume(lua_State *L, eh_hub *h, eh_thread *t) {
   eh_thread *owner = h->current;
@@ -321,6 +333,7 @@ static void resume(lua_State *L, eh_hub *h, eh_thread *t) {
     nres = 1;
   }
   t->nwake = nres;  /* a dead thread keeps its results on its stack */
+  if (nres == 0 && !(t->flags & EH_F_ERROR)) give_back_stack(t->co);
   t->state = EH_DEAD;
   h->live--;
   lua_rawgeti(L, LUA_REGISTRYINDEX, h->live_ref);
