@@ -11,15 +11,20 @@
 # server's own CPU per request (user + system) against nginx + lua --
 # informational: with wrk's single core as busy as the server's, time per
 # request can only tie between fast servers, CPU per request still differs.
+# The servers with targets close to 1x (ours, nginx, nginx + lua) run each
+# scenario BENCH_HTTPD_ROUNDS times, taking turns, and the rows take the
+# median of their runs: one 5 s run swings 5-20% on a shared machine.
 #
 #   BENCH_HTTPD_SECONDS=5   duration of each wrk run (divided by BENCH_SCALE)
 #   BENCH_HTTPD_IDLE=10000  connections for the RSS measurement
+#   BENCH_HTTPD_ROUNDS=3    runs of each scenario for ours, nginx, nginx + lua
 # Prints table rows (see bench/lib.sh); run alone or through bench/run.sh.
 . "$(dirname "$0")/lib.sh"
 
 command -v wrk >/dev/null || { echo "httpd: wrk is not installed (make bench-deps)" >&2; exit 0; }
 secs=$(( ${BENCH_HTTPD_SECONDS:-5} / BENCH_SCALE )); [ "$secs" -lt 1 ] && secs=1
 idle=$(( ${BENCH_HTTPD_IDLE:-10000} / BENCH_SCALE ))
+rounds=${BENCH_HTTPD_ROUNDS:-3}
 PORT=${BENCH_HTTPD_PORT:-24011}
 ncpu=$(nproc)
 srv_cpu=0; cli_cpu=$(( ncpu > 1 ? 1 : 0 ))
@@ -70,9 +75,10 @@ cpu_ticks() {
   done | awk '{ t += $1 } END { print t + 0 }'
 }
 
-# wrk_run ID CONNS PID [close]: one wrk run; records rps=, p99= (ns) and
-# cpu= (ns of the server's CPU per request: when wrk's core is the
-# bottleneck, time per request no longer tells servers apart, this does).
+# wrk_run ID CONNS PID [close]: one wrk run; adds a line of rps=, p99= (ns)
+# and cpu= (ns of the server's CPU per request: when wrk's core is the
+# bottleneck, time per request no longer tells servers apart, this does)
+# to ID's runs, of which bench_get takes the median.
 wrk_run() {
   id=$1; conns=$2; pid=$3
   set -- -t1 -c"$conns" -d"${secs}s" --latency
@@ -87,18 +93,17 @@ wrk_run() {
        /Non-2xx/ { bad = 1 }
        END { if (rps > 0 && !bad) printf "rps=%s ns=%.0f p99=%.0f cpu=%.0f\n", rps, 1e9 / rps, p99,
                                          (n > 0 ? ticks * 1e9 / hz / n : 0) }' \
-    "$DIR/$id.wrk" >"$BENCH_TMP/$id"
-  echo "  $id: $(cat "$BENCH_TMP/$id")" >&2
+    "$DIR/$id.wrk" >>"$BENCH_TMP/$id"
+  echo "  $id: $(tail -n 1 "$BENCH_TMP/$id")" >&2
 }
 
-# scenarios PREFIX: every wrk scenario against the running server.
-scenarios() {
-  for c in 10 100 1000; do wrk_run "$1-ka$c" "$c"; done
-  wrk_run "$1-close100" 100 close
+# rss_kb PID: resident set in KB of a process and its children (nginx's
+# worker holds the connections, not its master).
+rss_kb() {
+  for p in "$1" $(pgrep -P "$1" 2>/dev/null); do
+    awk '/^VmRSS:/ { print $2 }' "/proc/$p/status" 2>/dev/null
+  done | awk '{ t += $1 } END { print t + 0 }'
 }
-
-# rss_kb PID: resident set of a process in KB.
-rss_kb() { awk '/^VmRSS:/ { print $2 }' "/proc/$1/status"; }
 
 # idle_cost ID: bytes of RSS per idle keep-alive connection ($idle of them).
 idle_cost() {
@@ -148,26 +153,37 @@ lua51_peer() {
 lua51_peer luahttp http.server
 lua51_peer copas copas
 for s in ka10 ka100 ka1000 close100; do
-  set -- $ports
-  spids=$(echo $pids)
-  for name in $names; do
-    PORT=$1; shift
-    spid=${spids%% *}; spids=${spids#* }
-    case $s in
-      close100) wrk_run "$name-$s" 100 "$spid" close ;;
-      *) wrk_run "$name-$s" "${s#ka}" "$spid" ;;
-    esac
+  for name in $names; do : >"$BENCH_TMP/$name-$s"; done
+  r=1
+  while [ $r -le "$rounds" ]; do
+    set -- $ports
+    spids=$(echo $pids)
+    for name in $names; do
+      PORT=$1; shift
+      spid=${spids%% *}; spids=${spids#* }
+      case $r:$name in 1:*|*:ours|*:nginx|*:nginxlua) ;; *) continue ;; esac
+      case $s in
+        close100) wrk_run "$name-$s" 100 "$spid" close ;;
+        *) wrk_run "$name-$s" "${s#ka}" "$spid" ;;
+      esac
+    done
+    r=$((r + 1))
   done
 done
-# The cost of idle keep-alive connections, one server at a time.
-set -- $ports
-for name in $names; do
-  PORT=$1; shift
-  spid=$(echo $pids | cut -d' ' -f1)
-  case $name in ours|nginx) idle_cost "$name-idle" ;; esac
-  pids=$(echo $pids | cut -s -d' ' -f2-)
-done
 for p in $all_pids; do kill "$p" 2>/dev/null; wait "$p" 2>/dev/null; done
+# The cost of idle keep-alive connections, each on a fresh server: memory
+# the wrk runs left free in a warm one would take part of it in unseen.
+idle_fresh() {   # idle_fresh NAME CMD...: start at $PORT, measure, stop
+  who=$1; shift
+  start "$who-fresh" "$@" || return 0
+  idle_cost "$who-idle"
+  kill "$spid" 2>/dev/null; wait "$spid" 2>/dev/null
+}
+next_port
+idle_fresh ours "$BENCH_HOST" examples/hello.lua "127.0.0.1:$PORT"
+next_port
+command -v nginx >/dev/null &&
+  idle_fresh nginx nginx -c "$(nginx_conf static-idle 'default_type text/plain; return 200 "Hello, World!\\n";')"
 
 # Rows: time per request (lower is better), judged against each peer.
 for s in ka10 ka100 ka1000 close100; do
