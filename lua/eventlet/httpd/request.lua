@@ -189,8 +189,8 @@ end
 --- The response object answering req: the connection's, while it is
 -- this request's (a request kept past its answer cannot answer again).
 local function response_of(req)
-  local res = req._conn.res
-  if res._req ~= req then error("httpd: this request has been answered already", 3) end
+  local res = req._conn.res   -- false while the connection dozes
+  if not res or res._req ~= req then error("httpd: this request has been answered already", 3) end
   return res
 end
 
