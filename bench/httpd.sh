@@ -86,15 +86,16 @@ wrk_run() {
   t0=$(cpu_ticks "$pid")
   taskset -c $cli_cpu wrk "$@" "http://127.0.0.1:$PORT/" >"$DIR/$id.wrk" 2>&1
   t1=$(cpu_ticks "$pid")
-  awk -v ticks=$((t1 - t0)) -v hz="$(getconf CLK_TCK)" '/Requests\/sec/ { rps = $2 }
+  run=$(awk -v ticks=$((t1 - t0)) -v hz="$(getconf CLK_TCK)" '/Requests\/sec/ { rps = $2 }
        /requests in/ { n = $1 }
        $1 == "99%" { v = $2; u = v; sub(/[0-9.]+/, "", u); sub(/[a-z]+$/, "", v)
                      m = (u == "us") ? 1e3 : (u == "ms") ? 1e6 : (u == "s") ? 1e9 : 1; p99 = v * m }
        /Non-2xx/ { bad = 1 }
        END { if (rps > 0 && !bad) printf "rps=%s ns=%.0f p99=%.0f cpu=%.0f\n", rps, 1e9 / rps, p99,
                                          (n > 0 ? ticks * 1e9 / hz / n : 0) }' \
-    "$DIR/$id.wrk" >>"$BENCH_TMP/$id"
-  echo "  $id: $(tail -n 1 "$BENCH_TMP/$id")" >&2
+    "$DIR/$id.wrk")
+  [ -n "$run" ] && echo "$run" >>"$BENCH_TMP/$id"
+  echo "  $id: ${run:-failed (see $DIR/$id.wrk)}" >&2
 }
 
 # rss_kb PID: resident set in KB of a process and its children (nginx's

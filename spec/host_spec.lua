@@ -12,6 +12,15 @@ local function sh(cmd)
   return body, tonumber(status)
 end
 
+-- Run the script at path under runtime and SIGTERM it after 0.3 s; returns
+-- its output and exit status, waiting `linger` seconds more for what its
+-- children print.
+local function run_and_term(runtime, path, linger)
+  return sh(("cd %s && LUA_PATH='lua/?.lua;lua/?/init.lua;;' LUA_CPATH='lua/?.so;;' %s %s & pid=$!; "
+    .. "sleep 0.3; kill -TERM $pid; wait $pid; st=$?; sleep %s; (exit $st)")
+    :format(os.getenv("PWD"), runtime, path, linger or 0))
+end
+
 -- Write a temporary script and return its path.
 local function script(src)
   local path = os.tmpname()
@@ -172,11 +181,40 @@ describe("signals", function()
       e.sleep(30)
     ]])
     for _, runtime in ipairs({HOST, "lua5.4"}) do
-      local cmd = ("cd %s && LUA_PATH='lua/?.lua;lua/?/init.lua;;' LUA_CPATH='lua/?.so;;' %s %s & pid=$!; "
-        .. "sleep 0.3; kill -TERM $pid; wait $pid"):format(os.getenv("PWD"), runtime, path)
-      local out, status = sh(cmd)
+      local out, status = run_and_term(runtime, path)
       assert.equal(143, status)
       assert.matches("^ready\nhook\t15\n", out)
+    end
+    os.remove(path)
+  end)
+
+  it("leave a child forked during the exit hooks alone: no parent hooks, no death", function()
+    local path = script([[
+      local e = require "eventlet"
+      local core = require "eventlet.core"
+      local processes = require "eventlet.processes"
+      local parent, draining = core.getpid(), false
+      e.on_exit(function() draining = true; e.sleep(0.5) end)
+      e.on_exit(function()
+        print("second hook in " .. (core.getpid() == parent and "parent" or "child"))
+        io.stdout:flush()
+      end)
+      e.spawn(function()            -- forks while the first hook drains
+        while not draining do e.sleep(0.01) end
+        io.stdout:flush()
+        if processes.fork() == 0 then
+          e.sleep(0.8)              -- outlives the parent's hooks and death
+          print("child lives"); io.stdout:flush()
+          os.exit(0, true)
+        end
+      end)
+      print("ready"); io.stdout:flush()
+      e.sleep(30)
+    ]])
+    for _, runtime in ipairs({HOST, "lua5.4"}) do
+      local out, status = run_and_term(runtime, path, 1)  -- the child prints at 0.8 s
+      assert.equal(143, status)
+      assert.equal("ready\nsecond hook in parent\nchild lives\n", out)
     end
     os.remove(path)
   end)

@@ -521,7 +521,8 @@ static int parse_head(lua_State *L, eh_http *h, const char *buf, size_t headlen)
   msg = lua_gettop(L);
   eh_http_push_keys(L);
   h->keys_idx = msg + 1;
-  lua_createtable(L, 0, h->nlines > 1 ? (int)h->nlines - 1 : 0);   /* a slot a header line */
+  /* a slot a header line, up to 64 (repeats of one name join into one key) */
+  lua_createtable(L, 0, h->nlines > 65 ? 64 : h->nlines > 1 ? (int)h->nlines - 1 : 0);
   lua_rawgeti(L, h->keys_idx, EH_HTTP_K_HEADERS_MT);
   lua_setmetatable(L, -2);
   h->headers_idx = lua_gettop(L);

@@ -114,6 +114,9 @@ local function run_exit_hooks(why)
   exit_hooks = {}
   for i = 1, #hooks do
     local ok, err = pcall(hooks[i], why)
+    if not ok and err == core.GreenletExit then
+      error(err, 0)   -- killed (by a fork in the child, say): the rest is not ours to run
+    end
     if not ok then
       io.stderr:write("eventlet: exit hook failed: ", tostring(err), "\n")
     end
