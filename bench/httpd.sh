@@ -67,13 +67,16 @@ start() {
   fi
 }
 
-# cpu_ticks PID: CPU clock ticks (user + system) a server has used: the
-# process and its children (nginx's worker).
-cpu_ticks() {
+# proc_sum PID FILE PROGRAM: the sum, over a process and its children
+# (nginx's worker), of what awk PROGRAM prints from /proc/PID/FILE.
+proc_sum() {
   for p in "$1" $(pgrep -P "$1" 2>/dev/null); do
-    awk '{ print $14 + $15 }' "/proc/$p/stat" 2>/dev/null
+    awk "$3" "/proc/$p/$2" 2>/dev/null
   done | awk '{ t += $1 } END { print t + 0 }'
 }
+
+# cpu_ticks PID: CPU clock ticks (user + system) a server has used.
+cpu_ticks() { proc_sum "$1" stat '{ print $14 + $15 }'; }
 
 # wrk_run ID CONNS PID [close]: one wrk run; adds a line of rps=, p99= (ns)
 # and cpu= (ns of the server's CPU per request: when wrk's core is the
@@ -98,13 +101,9 @@ wrk_run() {
   echo "  $id: ${run:-failed (see $DIR/$id.wrk)}" >&2
 }
 
-# rss_kb PID: resident set in KB of a process and its children (nginx's
-# worker holds the connections, not its master).
-rss_kb() {
-  for p in "$1" $(pgrep -P "$1" 2>/dev/null); do
-    awk '/^VmRSS:/ { print $2 }' "/proc/$p/status" 2>/dev/null
-  done | awk '{ t += $1 } END { print t + 0 }'
-}
+# rss_kb PID: resident set in KB (nginx's worker, not its master, holds
+# the connections).
+rss_kb() { proc_sum "$1" status '/^VmRSS:/ { print $2 }'; }
 
 # idle_cost ID: bytes of RSS per idle keep-alive connection ($idle of them).
 idle_cost() {

@@ -15,26 +15,22 @@ local function whoami(port)
   return tonumber(pid), tonumber(ppid)
 end
 
--- Whether process pid runs: it exists and is not a zombie (one that ended
--- has; reaping an orphan is its new parent's business).  The stat file is
--- closed at once: a handle left to the collector would count as this
--- spec's open descriptor.  A process may vanish between open and read.
-local function alive(pid)
+-- What /proc says of pid: its stat line, or nil once it is gone (it may
+-- vanish between open and read).  The file is closed at once: a handle
+-- left to the collector would count as this spec's open descriptor.
+local function stat_of(pid)
   local f = io.open("/proc/" .. pid .. "/stat")
-  if not f then return false end
+  if not f then return nil end
   local stat = f:read("a")
   f:close()
-  local state = stat and stat:match("^%d+ %b() (%S)")
-  return state ~= nil and state ~= "Z"
+  return stat
 end
 
--- What /proc says of pid: its stat line, for failure messages.
-local function proc_line(pid)
-  local f = io.open("/proc/" .. pid .. "/stat")
-  if not f then return "gone" end
-  local stat = f:read("a") or "gone"
-  f:close()
-  return stat
+-- Whether process pid runs: it exists and is not a zombie (one that ended
+-- has; reaping an orphan is its new parent's business).
+local function alive(pid)
+  local state = (stat_of(pid) or ""):match("^%d+ %b() (%S)")
+  return state ~= nil and state ~= "Z"
 end
 
 -- The set of live children of pid, and how many there are.
@@ -69,7 +65,7 @@ end
 -- the green threads it dumps on SIGUSR1 (spec/helpers/httpd_workers_app.lua)
 -- into the supervisor's stderr pipe p.  It is killed afterwards.
 local function stuck_worker(p, pid)
-  local line = proc_line(pid)
+  local line = stat_of(pid) or "gone"
   os.execute("kill -USR1 " .. pid)
   eventlet.sleep(0.5)
   os.execute("kill -KILL " .. pid)   -- no orphan left behind

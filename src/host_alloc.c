@@ -82,7 +82,7 @@ static void *from_malloc(void *ptr, size_t n) {
  * its header (malloc_usable_size), a cache miss when the collector frees
  * a cold block. */
 static void keep(cache *k, void *ptr, size_t size) {
-  size_t c = size == 0 ? 0 : class_of(size);
+  size_t c = class_of(size);
   if (size == 0 || size > CACHE_MAX || k->bytes + class_size(c) > CACHE_BYTES) {
     free(ptr);
     return;

@@ -511,6 +511,14 @@ static int well_formed_version(const char *buf, size_t len) {
          isdigit((unsigned char)v[7]);
 }
 
+/* Hash slots for the headers of the head just scanned: one a header line
+ * (the start line is not one), at most 64 -- repeats of a name join into
+ * one key, so a flood of them must not size the table. */
+static int header_slots(const eh_http *h) {
+  if (h->nlines <= 1) return 0;
+  return h->nlines - 1 > 64 ? 64 : (int)h->nlines - 1;
+}
+
 /* Run llhttp over the head just scanned, building the message table on
  * the stack; leaves the parser at the body (or past a bodiless message).
  * [-0, +1, m] on DONE, [-0, +0, m] otherwise. */
@@ -521,8 +529,7 @@ static int parse_head(lua_State *L, eh_http *h, const char *buf, size_t headlen)
   msg = lua_gettop(L);
   eh_http_push_keys(L);
   h->keys_idx = msg + 1;
-  /* a slot a header line, up to 64 (repeats of one name join into one key) */
-  lua_createtable(L, 0, h->nlines > 65 ? 64 : h->nlines > 1 ? (int)h->nlines - 1 : 0);
+  lua_createtable(L, 0, header_slots(h));
   lua_rawgeti(L, h->keys_idx, EH_HTTP_K_HEADERS_MT);
   lua_setmetatable(L, -2);
   h->headers_idx = lua_gettop(L);

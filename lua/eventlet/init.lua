@@ -114,10 +114,9 @@ local function run_exit_hooks(why)
   exit_hooks = {}
   for i = 1, #hooks do
     local ok, err = pcall(hooks[i], why)
-    if not ok and err == core.GreenletExit then
-      error(err, 0)   -- killed (by a fork in the child, say): the rest is not ours to run
-    end
     if not ok then
+      -- killed (by a fork, in the child): the rest is not ours to run
+      if err == core.GreenletExit then error(err, 0) end
       io.stderr:write("eventlet: exit hook failed: ", tostring(err), "\n")
     end
   end
