@@ -355,11 +355,14 @@ describe("httpd handlers", function()
       req:set_header("X-Site", "yes")
       req:write("site says " .. req:args().name)
     end
-    with_server(site, nil, function(_, port)
+    with_server(site, nil, function(srv, port)
       local c = connect(port)
       assert(c:send("GET /hi?name=bob HTTP/1.1\r\nHost: x\r\n\r\nGET /missing HTTP/1.1\r\nHost: x\r\n\r\n"))
       local rs = read_responses(c, 2)
       eventlet.sleep(0.4)   -- the connection dozes off (0.25 s) and drops its response object
+      local conn, thread = next(srv.conns)
+      assert.is_false(thread)
+      assert.is_false(conn.res)
       dozed = {pcall(first.write, first, "later")}
       c:close()
       assert.equal("site says bob", rs[1].body)
