@@ -232,7 +232,7 @@ describe("httpd protocol", function()
       assert.equal(busy - 1, core.stats().live)
       local conn, thread = next(srv.conns)
       assert.is_false(thread)                -- tracked, dozing
-      assert.is_false(core.http_idle(conn.parser, conn.sock))  -- no head read is parked
+      assert.is_false(conn.parser)           -- no head read is parked: no parser either
       assert(c:send("GET /after HTTP/1.1\r\nHost: x\r\n\r\n"))
       assert.equal("path=/after v=1.1", read_responses(c, 1)[1].body)
       assert.equal(busy, core.stats().live)  -- a thread again while it works
@@ -373,6 +373,43 @@ describe("httpd handlers", function()
     assert.matches("this request has been answered already", late[2])
     assert.is_false(dozed[1])
     assert.matches("this request has been answered already", dozed[2])
+  end)
+
+  it("let an idle connection doze with no buffer, parser or response, and serve it on waking", function()
+    local function who(req)
+      return 200, {}, table.concat({req.path, req.remote_addr, tostring(req.remote_port > 0), req.scheme}, " ")
+    end
+    with_server(who, nil, function(srv, port)
+      local held_before = core.stats().read_buffers
+      local clients = {}
+      for i = 1, 3 do
+        clients[i] = connect(port)
+        assert(clients[i]:send("GET /first HTTP/1.1\r\nHost: x\r\n\r\n"))
+        assert.equal("/first 127.0.0.1 true http", read_responses(clients[i], 1)[1].body)
+      end
+      eventlet.sleep(0.4)   -- past the 0.25 s an idle connection waits before dozing off
+      local dozing = 0
+      for conn, thread in pairs(srv.conns) do
+        assert.is_false(thread)
+        assert.is_false(conn.res)
+        assert.is_false(conn.parser)
+        assert.is_false(conn.peer)
+        dozing = dozing + 1
+      end
+      assert.equal(3, dozing)
+      -- each took a read buffer for its request and gave it back on dozing off
+      -- (the clients read with recv(65536): buffers of their own, not the pool's)
+      assert.equal(held_before, core.stats().read_buffers)
+      for i, c in ipairs(clients) do   -- waking: two pipelined requests each
+        assert(c:send(("GET /again%d HTTP/1.1\r\nHost: x\r\n\r\n"):format(i):rep(2)))
+        for _, r in ipairs(read_responses(c, 2)) do
+          assert.equal(("/again%d 127.0.0.1 true http"):format(i), r.body)
+        end
+        c:close()
+      end
+      eventlet.sleep(0.05)    -- the server sees the closes
+      assert.equal(held_before, core.stats().read_buffers)
+    end)
   end)
 
   it("keep the raw header pairs when asked", function()

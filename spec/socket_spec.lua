@@ -190,6 +190,20 @@ describe("socket", function()
     close_all(c, s, l)
   end)
 
+  it("reads past its first buffer's size, and every buffer goes back on close", function()
+    local held_before = core.stats().read_buffers
+    local c, s, l = pair()
+    local long = ("0123456789abcdef"):rep(2500)   -- 40,000 bytes: more than a 16 KiB buffer
+    assert(c:send("short\n" .. long .. "\nafter"))
+    assert.equal("short", s:receive())
+    assert.equal(held_before + 1, core.stats().read_buffers)   -- s holds a pooled one
+    assert.equal(long, s:receive())       -- grown: moved out of the pool
+    assert.equal(held_before, core.stats().read_buffers)
+    assert.equal("after", s:receive(5))
+    close_all(c, s, l)
+    assert.equal(held_before, core.stats().read_buffers)
+  end)
+
   it("is full duplex: 8 MB each way at once", function()
     local c, s, l = pair()
     local size = 8 * 1024 * 1024

@@ -27,19 +27,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "checked.h"
 #include "host_alloc.h"
 #include "host_heap.h"
-
-#if defined(__SANITIZE_ADDRESS__)
-#define SANITIZED 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define SANITIZED 1
-#endif
-#endif
-#ifndef SANITIZED
-#define SANITIZED 0
-#endif
 
 #define CACHE_MAX   520                    /* largest request served (class 32) */
 #define CLASSES     32
@@ -144,7 +134,7 @@ static void *plain_alloc(void *ud, void *ptr, size_t osize, size_t nsize) {
 void eh_alloc_install(lua_State *L) {
   if (!eh_heap_ours()) return;
   eh_heap_watch();
-  if (SANITIZED || getenv("EVENTLET_VALGRIND") != NULL) {
+  if (eh_memory_checked()) {
     lua_setallocf(L, plain_alloc, NULL);
     return;
   }

@@ -11,11 +11,9 @@
  * senders take the socket first.
  */
 #include <ctype.h>
-#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 
 #include "http.h"
 #include "http_write.h"
@@ -26,7 +24,7 @@ static eh_http *check_parser(lua_State *L) {
   return (eh_http *)eh_checkudata(L, 1, eh_gethub(L)->parser_mt, EH_HTTP_MT);
 }
 
-/* An idle keep-alive connection gives its read buffer's pages back (and,
+/* An idle keep-alive connection gives its read buffer back (and,
  * when its caller lets it doze, its green thread) after this many seconds;
  * busy connections never wait that long. */
 #define IDLE_TRIM 0.25
@@ -37,22 +35,6 @@ static void restore_timeout(eh_http *h, eh_sock *s) {
   h->deadline = 0;
   h->idle_deadline = 0;
   h->trimming = 0;
-}
-
-/* Give the pages of an idle socket's empty read buffer back to the
- * kernel, so thousands of idle keep-alive connections do not pin what the
- * last request touched.  The buffer stays allocated (a page-aligned block
- * from socket.c, or a grown one whose whole interior pages go) and reads
- * back as zeros; free() would have kept the touched page resident, since
- * glibc reuses heap memory in place.  Over socket.h's public fields:
- * socket.c has no call for it. */
-static void release_buffer(eh_sock *s) {
-  uintptr_t start, end;
-  if (s->buf == NULL || s->len != 0 || s->reader != NULL) return;
-  start = ((uintptr_t)s->buf + EH_SOCK_PAGE - 1) & ~(uintptr_t)(EH_SOCK_PAGE - 1);
-  end = ((uintptr_t)s->buf + s->cap) & ~(uintptr_t)(EH_SOCK_PAGE - 1);
-  if (end > start) (void)madvise((void *)start, end - start, MADV_DONTNEED);
-  s->off = 0;
 }
 
 /* Seconds left of an idle wait (< 0: no limit). */
@@ -147,7 +129,7 @@ static int idle_k(lua_State *L, int status, lua_KContext ctx) {
 }
 
 /* After a fill: parse again, or report why no more bytes came.  An idle
- * connection that waited IDLE_TRIM gives its buffer's pages back and
+ * connection that waited IDLE_TRIM gives its read buffer back and
  * waits on for readability alone -- or, when the caller allowed it,
  * returns nil, "idle", seconds left, so it can wait with no thread
  * (sock:dormant). */
@@ -158,7 +140,7 @@ static int head_k(lua_State *L, int status, lua_KContext ctx) {
   if (s->rstatus == EH_IO_TIMEOUT && h->trimming && s->len == 0) {
     double left = idle_left(h);
     h->trimming = 0;
-    release_buffer(s);
+    eh_sock_idle(s);
     if (h->may_doze && left != 0) {  /* the caller can wait without a thread */
       restore_timeout(h, s);
       lua_pushnil(L);

@@ -97,7 +97,7 @@ static void stop_lasting_watchers(eh_hub *h);
 static int hub_gc(lua_State *L) {
   eh_hub *h = (eh_hub *)lua_touserdata(L, 1);
   if (h->loop == NULL) return 0;
-  while (h->nspare > 0) free(h->spare_buf[--h->nspare]);
+  eh_buf_close(&h->bufs);
   stop_lasting_watchers(h);
   ev_loop_destroy(h->loop);
   h->loop = NULL;
@@ -114,6 +114,7 @@ eh_hub *eh_openhub(lua_State *L) {
   if (h != NULL) return h;
   h = (eh_hub *)lua_newuserdatauv(L, sizeof *h, 0);
   memset(h, 0, sizeof *h);
+  eh_buf_init(&h->bufs);
   if (luaL_newmetatable(L, "eventlet.Hub")) {
     lua_pushcfunction(L, hub_gc);
     lua_setfield(L, -2, "__gc");

@@ -21,6 +21,8 @@
 #include <lua.h>
 #include <lauxlib.h>
 
+#include "bufpool.h"
+
 #define EH_THREAD_MT "eventlet.GreenThread"
 
 /* Lifecycle of a green thread. */
@@ -61,7 +63,6 @@ enum {
 };
 
 typedef struct eh_hub eh_hub;
-#define EH_HUB_SPARE_BUFS 32   /* at most 512 KiB of 16 KiB buffers */
 
 typedef struct eh_thread eh_thread;
 typedef struct eh_waitq eh_waitq;
@@ -110,8 +111,7 @@ struct eh_hub {
   int print_errors;        /* print errors that end a green thread */
   int live_ref;            /* registry table anchoring live threads */
   int onerror_ref;         /* Lua function reporting thread errors */
-  void *spare_buf[EH_HUB_SPARE_BUFS]; /* read buffers of closed sockets */
-  int nspare;              /* ...kept for the next ones (socket.c) */
+  eh_bufpool bufs;         /* sockets' read buffers (bufpool.c) */
   const void *socket_mt;   /* metatables, for eh_checkudata's quick test */
   const void *parser_mt;
 };

@@ -99,14 +99,16 @@ static int l_traceback(lua_State *L) {
   return 1;
 }
 
-/* stats() -> {switches, spawned, live, parked, ready, watchers, depth,
- * backend, now}: the hub's counters.  [-0, +1, m] */
+/* stats() -> {switches, spawned, live, parked, ready, watchers, pending,
+ * depth, now, read_buffers, read_buffers_warm}: the hub's counters (the
+ * sockets' read buffers: held by sockets, and kept resident for the next
+ * ones).  [-0, +1, m] */
 static int l_stats(lua_State *L) {
   eh_hub *h = eh_gethub(L);
   eh_thread *t;
   int ready = 0;
   for (t = h->head; t; t = t->next) ready++;
-  lua_createtable(L, 0, 9);
+  lua_createtable(L, 0, 11);
   lua_pushinteger(L, (lua_Integer)h->switches);
   lua_setfield(L, -2, "switches");
   lua_pushinteger(L, (lua_Integer)h->spawned);
@@ -125,6 +127,10 @@ static int l_stats(lua_State *L) {
   lua_setfield(L, -2, "depth");
   lua_pushnumber(L, ev_now(h->loop));
   lua_setfield(L, -2, "now");
+  lua_pushinteger(L, (lua_Integer)h->bufs.out);
+  lua_setfield(L, -2, "read_buffers");
+  lua_pushinteger(L, h->bufs.nwarm);
+  lua_setfield(L, -2, "read_buffers_warm");
   return 1;
 }
 

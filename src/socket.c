@@ -203,26 +203,57 @@ static void restore_fd_flags(eh_sock *s, int keeping) {
 
 static void end_write(eh_sock *s);
 
-/* A page-aligned read buffer of EH_SOCK_BUFSIZE bytes: one a closed
- * socket left with the hub, else a new one.  A server that accepts a
- * connection per request so skips aligned_alloc's splitting and the
- * faults of fresh pages. */
-static char *new_buffer(eh_hub *h) {
-  if (h->nspare > 0) return (char *)h->spare_buf[--h->nspare];
-  return (char *)aligned_alloc(EH_SOCK_PAGE, EH_SOCK_BUFSIZE);
+/* Give s an empty standard read buffer from the hub's pool (bufpool.c:
+ * apart from the Lua heap, and warm when a socket closed lately).
+ * Returns 0, or -1 when memory ran out. */
+static int take_buffer(eh_sock *s) {
+  s->buf = eh_buf_take(&s->hub->bufs);
+  if (s->buf == NULL) return -1;
+  s->pooled = 1;
+  s->cap = EH_SOCK_BUFSIZE;
+  s->off = s->len = 0;
+  return 0;
 }
 
-/* Let go of s's read buffer: kept by the hub for the next socket when it
- * is a standard one and the hub has room, freed otherwise. */
+/* Let go of s's read buffer and what it held: back to the pool, or to
+ * malloc when it grew. */
 static void drop_buffer(eh_sock *s) {
-  eh_hub *h = s->hub;
-  int standard = s->cap == EH_SOCK_BUFSIZE && ((uintptr_t)s->buf & (EH_SOCK_PAGE - 1)) == 0;
-  if (s->buf != NULL && standard && h->nspare < EH_HUB_SPARE_BUFS)
-    h->spare_buf[h->nspare++] = s->buf;
-  else
-    free(s->buf);
+  if (s->pooled) eh_buf_give(&s->hub->bufs, s->buf);
+  else free(s->buf);
   s->buf = NULL;
+  s->pooled = 0;
   s->cap = s->off = s->len = 0;
+}
+
+/* Make the buffer n bytes (n > cap), the buffered bytes moved to its
+ * start: a malloc'ed one is realloc'ed; a pooled one cannot grow, so its
+ * bytes move to a malloc'ed one and it goes back to the pool.  Returns 0,
+ * or -1 when memory ran out (the bytes are kept). */
+static int grow_buffer(eh_sock *s, size_t n) {
+  char *nb;
+  if (s->pooled) {
+    nb = (char *)malloc(n);
+    if (nb == NULL) return -1;
+    memcpy(nb, s->buf + s->off, s->len);
+    eh_buf_give(&s->hub->bufs, s->buf);
+    s->pooled = 0;
+  } else {
+    if (s->off > 0 && s->len > 0) memmove(s->buf, s->buf + s->off, s->len);
+    s->off = 0;
+    nb = (char *)realloc(s->buf, n);
+    if (nb == NULL) return -1;
+  }
+  s->buf = nb;
+  s->cap = n;
+  s->off = 0;
+  return 0;
+}
+
+/* Give the read buffer back while nothing is buffered or being read: an
+ * idle keep-alive connection holds no buffer, and its next read takes
+ * one (http_sock.c). */
+void eh_sock_idle(eh_sock *s) {
+  if (s->buf != NULL && s->len == 0 && s->reader == NULL) drop_buffer(s);
 }
 
 /* Close the fd once; parked threads wake and find EH_IO_CLOSED. */
@@ -259,40 +290,21 @@ void eh_sock_consume(eh_sock *s, size_t n) {
 /* Grow the buffer to hold at least n bytes (for large reads: fewer,
  * bigger syscalls).  Returns 0, or -1 when memory ran out. */
 int eh_sock_reserve(eh_sock *s, size_t n) {
-  char *nb;
   if (s->cap >= n) return 0;
-  if (s->off > 0 && s->len > 0) memmove(s->buf, s->buf + s->off, s->len);
-  s->off = 0;
-  nb = (char *)realloc(s->buf, n);
-  if (nb == NULL) return -1;
-  s->buf = nb;
-  s->cap = n;
-  return 0;
+  return grow_buffer(s, n);
 }
 
 /* Make room after the buffered bytes: compact, or grow when full.
  * Returns 0, or -1 when memory ran out. */
 static int make_room(eh_sock *s) {
-  if (s->buf == NULL) {  /* page-aligned: an idle socket can drop its pages */
-    s->buf = new_buffer(s->hub);
-    if (s->buf == NULL) return -1;
-    s->cap = EH_SOCK_BUFSIZE;
-    s->off = s->len = 0;
-    return 0;
-  }
+  if (s->buf == NULL) return take_buffer(s);
   if (s->off + s->len < s->cap) return 0;
   if (s->off > 0) {
     memmove(s->buf, s->buf + s->off, s->len);
     s->off = 0;
     if (s->len < s->cap) return 0;
   }
-  {
-    char *nb = (char *)realloc(s->buf, s->cap * 2);
-    if (nb == NULL) return -1;
-    s->buf = nb;
-    s->cap *= 2;
-  }
-  return 0;
+  return grow_buffer(s, s->cap * 2);
 }
 
 /* One read into the buffer, without parking.  After a small plain read

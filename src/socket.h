@@ -40,8 +40,7 @@
 #define EH_SOCKET_MT "eventlet.socket"
 #define EH_SOCK_IOV_MAX 64      /* iovecs one eh_sock_writev may take */
 #define EH_SOCK_IOV_SMALL 4     /* ...kept inside the socket (more: malloc) */
-#define EH_SOCK_BUFSIZE 16384   /* initial read buffer */
-#define EH_SOCK_PAGE 4096       /* its alignment (a page on Linux) */
+#define EH_SOCK_BUFSIZE EH_BUF_SIZE  /* initial read buffer (bufpool.h) */
 #define EH_SOCK_BIGREAD 262144  /* buffer a large recv(n) may grow to */
 
 /* What kind of descriptor a socket wraps. */
@@ -99,6 +98,7 @@ struct eh_sock {
   unsigned char ridle, widle;  /* watcher left armed but unref'd between waits */
   unsigned char was_blocking;  /* we set O_NONBLOCK on a shared fd: undo it */
   unsigned char was_inherited; /* we set FD_CLOEXEC on it: undo on detach */
+  unsigned char pooled;        /* buf is the hub's (bufpool.c), not malloc's */
   /* write side */
   struct iovec *wiov;          /* the pending iovecs: wiov_small, or */
   struct iovec wiov_small[EH_SOCK_IOV_SMALL];  /* malloc'ed for a long write */
@@ -139,6 +139,9 @@ eh_sock *eh_pushsocket(lua_State *L, int fd, int kind, int family);
 const char *eh_sock_data(eh_sock *s, size_t *len);
 /* Grow the read buffer to at least n bytes (0, or -1 out of memory). */
 int eh_sock_reserve(eh_sock *s, size_t n);
+/* Give the read buffer back while nothing is buffered or being read (an
+ * idle connection: the next read takes one again). */
+void eh_sock_idle(eh_sock *s);
 /* Mark n buffered bytes as read. */
 void eh_sock_consume(eh_sock *s, size_t n);
 /* Read once into the buffer without parking: an eh_io, or EH_IO_AGAIN

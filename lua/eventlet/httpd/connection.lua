@@ -161,6 +161,13 @@ end
 
 local wake
 
+--- Give conn what serving a request takes: a response object and a
+-- parser (a dozing connection holds neither).
+local function equip(server, conn)
+  conn.res = Response.new(conn)
+  conn.parser = http_parser("request", server.limits, Request)
+end
+
 --- Serve conn in the running thread until it is done -- then close it
 -- and free its slot -- or until it dozes off: then the thread ends and
 -- the hub watches the socket alone (sock:dormant), so an idle keep-alive
@@ -170,7 +177,7 @@ local function run(server, conn, resumed)
   local ok, err, left = pcall(loop, server, conn, sock, resumed)
   if ok and err == "doze" and not server.stopping then
     server.conns[conn] = false
-    conn.res = false      -- made again on waking: ~300 bytes less a dozing connection
+    conn.res, conn.parser, conn.peer = false, false, false  -- ~900 bytes; equip() on waking
     sock:dormant(left, wake, server, conn)
     return
   end
@@ -188,7 +195,7 @@ function wake(server, conn, why)
     return
   end
   server.conns[conn] = core.getcurrent()
-  conn.res = Response.new(conn)
+  equip(server, conn)
   return run(server, conn, true)
 end
 
@@ -198,10 +205,9 @@ end
 -- 8 fields, the peer to 5: thousands of idle connections hold both, and
 -- every request reads the record -- 8 fit a table half the size of 9.)
 function _M.serve(server, sock, host, port)
-  local conn = {server = server, sock = sock, closing = false, res = false,
-                parser = http_parser("request", server.limits, Request), peer = false,
-                remote_addr = host or false, remote_port = port or false}
-  conn.res = Response.new(conn)
+  local conn = {server = server, sock = sock, closing = false, res = false, parser = false,
+                peer = false, remote_addr = host or false, remote_port = port or false}
+  equip(server, conn)
   server:_track(conn, core.getcurrent())
   sock:settimeout(server.write_timeout)
   return run(server, conn)
