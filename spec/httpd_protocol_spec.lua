@@ -376,7 +376,9 @@ describe("httpd handlers", function()
   end)
 
   it("let an idle connection doze with no buffer, parser or response, and serve it on waking", function()
-    local function who(req)
+    local kept_res
+    local function who(req, res)
+      kept_res = kept_res or res
       return 200, {}, table.concat({req.path, req.remote_addr, tostring(req.remote_port > 0), req.scheme}, " ")
     end
     with_server(who, nil, function(srv, port)
@@ -400,6 +402,9 @@ describe("httpd handlers", function()
       -- each took a read buffer for its request and gave it back on dozing off
       -- (the clients read with recv(65536): buffers of their own, not the pool's)
       assert.equal(held_before, core.stats().read_buffers)
+      local late = {pcall(kept_res.send_result, kept_res, 200, {}, "too late")}
+      assert.is_false(late[1])
+      assert.matches("response already finished", late[2])
       for i, c in ipairs(clients) do   -- waking: two pipelined requests each
         assert(c:send(("GET /again%d HTTP/1.1\r\nHost: x\r\n\r\n"):format(i):rep(2)))
         for _, r in ipairs(read_responses(c, 2)) do
@@ -407,7 +412,8 @@ describe("httpd handlers", function()
         end
         c:close()
       end
-      eventlet.sleep(0.05)    -- the server sees the closes
+      local deadline = core.now() + 2   -- the server sees the closes
+      while core.stats().read_buffers ~= held_before and core.now() < deadline do eventlet.sleep(0.01) end
       assert.equal(held_before, core.stats().read_buffers)
     end)
   end)

@@ -204,6 +204,31 @@ describe("socket", function()
     assert.equal(held_before, core.stats().read_buffers)
   end)
 
+  it("keeps 32 given-back buffers warm and reuses the cold ones past them", function()
+    local before = core.stats()
+    local function read_on_pairs(n, text)
+      local socks = {}
+      for i = 1, n do
+        local c, s, l = pair()
+        assert(c:send(text .. i .. "\n"))
+        assert.equal(text .. i, s:receive())
+        socks[#socks + 1] = c; socks[#socks + 1] = s; socks[#socks + 1] = l
+      end
+      assert.equal(before.read_buffers + n, core.stats().read_buffers)
+      close_all(table.unpack(socks))
+      assert.equal(before.read_buffers, core.stats().read_buffers)
+    end
+    read_on_pairs(40, "first ")
+    local warm = core.stats().read_buffers_warm
+    if before.read_buffer_pool == "mapped" then
+      assert.equal(32, warm)     -- the other 8 went cold: their pages back to the kernel
+    else
+      assert.equal("malloc", before.read_buffer_pool)   -- a memory checker: no pool
+      assert.equal(0, warm)
+    end
+    read_on_pairs(40, "again ")  -- 32 warm ones, then 8 cold ones, filled afresh
+  end)
+
   it("is full duplex: 8 MB each way at once", function()
     local c, s, l = pair()
     local size = 8 * 1024 * 1024

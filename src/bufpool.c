@@ -67,7 +67,7 @@ static int map_more(eh_bufpool *p) {
 /* A buffer: a warm one, else a cold one, else a fresh one. */
 char *eh_buf_take(eh_bufpool *p) {
   char *buf;
-  if (p->checked) buf = (char *)aligned_alloc(4096, EH_BUF_SIZE);
+  if (p->checked) buf = (char *)aligned_alloc(EH_BUF_ALIGN, EH_BUF_SIZE);
   else if (p->nwarm > 0) buf = p->warm[--p->nwarm];
   else if (p->ncold > 0) buf = (char *)p->cold[--p->ncold];
   else if (p->fresh == p->fresh_end && map_more(p) < 0) buf = NULL;

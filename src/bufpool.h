@@ -7,7 +7,8 @@
 
 #include <stddef.h>
 
-#define EH_BUF_SIZE 16384      /* a standard read buffer, page-aligned */
+#define EH_BUF_SIZE 16384      /* a standard read buffer */
+#define EH_BUF_ALIGN 4096      /* ...page-aligned, so its pages can go back alone */
 #define EH_BUF_WARM 32         /* given-back buffers kept resident: 512 KiB */
 
 typedef struct eh_bufpool {

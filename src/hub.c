@@ -97,7 +97,7 @@ static void stop_lasting_watchers(eh_hub *h);
 static int hub_gc(lua_State *L) {
   eh_hub *h = (eh_hub *)lua_touserdata(L, 1);
   if (h->loop == NULL) return 0;
-  eh_buf_close(&h->bufs);
+  eh_buf_close(&h->bufs);   /* every socket, finalized before, gave its buffer back */
   stop_lasting_watchers(h);
   ev_loop_destroy(h->loop);
   h->loop = NULL;

@@ -100,15 +100,15 @@ static int l_traceback(lua_State *L) {
 }
 
 /* stats() -> {switches, spawned, live, parked, ready, watchers, pending,
- * depth, now, read_buffers, read_buffers_warm}: the hub's counters (the
- * sockets' read buffers: held by sockets, and kept resident for the next
- * ones).  [-0, +1, m] */
+ * depth, now, read_buffers, read_buffers_warm, read_buffer_pool}: the
+ * hub's counters (the sockets' pooled read buffers: held by sockets, kept
+ * resident for the next ones, and where they come from).  [-0, +1, m] */
 static int l_stats(lua_State *L) {
   eh_hub *h = eh_gethub(L);
   eh_thread *t;
   int ready = 0;
   for (t = h->head; t; t = t->next) ready++;
-  lua_createtable(L, 0, 11);
+  lua_createtable(L, 0, 12);
   lua_pushinteger(L, (lua_Integer)h->switches);
   lua_setfield(L, -2, "switches");
   lua_pushinteger(L, (lua_Integer)h->spawned);
@@ -131,6 +131,8 @@ static int l_stats(lua_State *L) {
   lua_setfield(L, -2, "read_buffers");
   lua_pushinteger(L, h->bufs.nwarm);
   lua_setfield(L, -2, "read_buffers_warm");
+  lua_pushstring(L, h->bufs.checked ? "malloc" : "mapped");
+  lua_setfield(L, -2, "read_buffer_pool");
   return 1;
 }
 

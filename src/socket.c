@@ -225,6 +225,12 @@ static void drop_buffer(eh_sock *s) {
   s->cap = s->off = s->len = 0;
 }
 
+/* Move the buffered bytes to the start of the buffer. */
+static void compact(eh_sock *s) {
+  if (s->off > 0 && s->len > 0) memmove(s->buf, s->buf + s->off, s->len);
+  s->off = 0;
+}
+
 /* Make the buffer n bytes (n > cap), the buffered bytes moved to its
  * start: a malloc'ed one is realloc'ed; a pooled one cannot grow, so its
  * bytes move to a malloc'ed one and it goes back to the pool.  Returns 0,
@@ -238,8 +244,7 @@ static int grow_buffer(eh_sock *s, size_t n) {
     eh_buf_give(&s->hub->bufs, s->buf);
     s->pooled = 0;
   } else {
-    if (s->off > 0 && s->len > 0) memmove(s->buf, s->buf + s->off, s->len);
-    s->off = 0;
+    compact(s);
     nb = (char *)realloc(s->buf, n);
     if (nb == NULL) return -1;
   }
@@ -300,8 +305,7 @@ static int make_room(eh_sock *s) {
   if (s->buf == NULL) return take_buffer(s);
   if (s->off + s->len < s->cap) return 0;
   if (s->off > 0) {
-    memmove(s->buf, s->buf + s->off, s->len);
-    s->off = 0;
+    compact(s);
     if (s->len < s->cap) return 0;
   }
   return grow_buffer(s, s->cap * 2);

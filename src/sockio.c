@@ -170,7 +170,8 @@ static int l_recv(lua_State *L) {
   if (s->kind == EH_SOCK_DGRAM) return l_receive(L);
   lua_settop(L, 1);
   if (s->len == 0) {
-    if ((size_t)n > s->cap) eh_sock_reserve(s, (size_t)n < EH_SOCK_BIGREAD ? (size_t)n : EH_SOCK_BIGREAD);
+    if ((size_t)n > EH_SOCK_BUFSIZE && (size_t)n > s->cap)   /* bulk: fewer, bigger reads */
+      eh_sock_reserve(s, (size_t)n < EH_SOCK_BIGREAD ? (size_t)n : EH_SOCK_BIGREAD);
     int st = eh_sock_read_some(s);
     if (st == EH_IO_AGAIN) return eh_sock_fill(L, s, (lua_KContext)n, recv_k);
     s->rstatus = st;

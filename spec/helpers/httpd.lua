@@ -41,7 +41,7 @@ function _M.read_responses(c, n, heads)
       out[#out + 1] = res
       buf = buf:sub(used + 1)
     else
-      local data, err = c:recv(65536)
+      local data, err = c:recv(65536)  -- a bulk recv: a buffer of malloc's, not the pool's (counted in specs)
       if not data then
         if res then                -- a close-delimited body ends here
           res.raw = buf

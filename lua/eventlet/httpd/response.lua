@@ -170,6 +170,7 @@ end
 --- send_whole(status, headers, body) -> true | nil, err: the whole
 -- response in one write (Content-Length from body).
 function Response:send_whole(status, headers, body)
+  if self.finished then error("httpd: response already finished", 2) end
   self.finished = true
   if type(body) ~= "string" then body = body == nil and "" or tostring(body) end
   local seen, err = send(self, status, headers, body, flags_for(self._conn, status))
