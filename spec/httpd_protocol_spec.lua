@@ -302,6 +302,88 @@ describe("httpd protocol", function()
   end)
 end)
 
+describe("httpd handlers that take no res", function()
+  -- A handler of one parameter (or none, or a site) gets no response
+  -- object unless it asks through req; what it returns must go out exactly
+  -- as from a handler that takes res.
+  it("are told apart from those that take one", function()
+    local lean = {}
+    local site = {handle_request = function() return 200, {}, "" end}
+    local callable = setmetatable({}, {__call = function() return 200, {}, "" end})
+    for name, handler in pairs({req = function(_) end, none = function() end, site = site,
+                                res = function(_, _) end, vararg = function(...) return ... end,
+                                callable = callable}) do
+      with_server(handler, nil, function(srv) lean[name] = srv.lean end)
+    end
+    assert.same({req = true, none = true, site = true, res = false, vararg = false, callable = false}, lean)
+  end)
+
+  it("answer alike through every kind of result, logged and posthooked alike", function()
+    local hooked
+    local function results(req)
+      local p = req.path
+      if p == "/string" then return 201, {["X-A"] = "a"}, "made"
+      elseif p == "/nil" then return nil
+      elseif p == "/iter" then
+        local i = 0
+        return 200, {}, function() i = i + 1 if i <= 2 then return "p" .. i end end
+      elseif p == "/list" then return 200, {}, {"x", "y"}
+      elseif p == "/2007" then
+        req:set_header("X-Site", "yes")
+        return req:write("site")
+      elseif p == "/bad-status" then return "bogus", {}, "x"
+      end
+      req:on_finish(function(_, res) hooked = res.status .. " " .. res.bytes end)
+      return 202, {}, "hooked"
+    end
+    local paths = {"/string", "/nil", "/iter", "/list", "/2007", "/hook", "/bad-status"}
+    local function run(handler)
+      local lines, out = {}, {}
+      with_server(handler, {log = function(line) lines[#lines + 1] = line end}, function(_, port)
+        for _, path in ipairs(paths) do
+          local res = H.parse(H.exchange(port, "GET " .. path .. " HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"))
+          out[#out + 1] = {res.status, res.headers["x-a"], res.headers["x-site"], res.headers["content-length"],
+                           res.headers["transfer-encoding"], res.body}
+        end
+      end)
+      for i = 2, #lines - 1 do   -- between the startup and exit lines: status and bytes
+        out[#out + 1] = lines[i]:match('" (%d+ %d+) "')
+      end
+      out[#out + 1] = hooked     -- what the posthook saw
+      return out
+    end
+    local lean_out = run(function(req) return results(req) end)
+    local full_out = run(function(req, _) return results(req) end)
+    assert.same(full_out, lean_out)
+    assert.matches("^202 %d+$", lean_out[#lean_out])
+    assert.same({201, "a", nil, "4", nil, "made"}, lean_out[1])
+    assert.same({200, nil, nil, "0", nil, ""}, lean_out[2])
+    assert.same({200, nil, nil, nil, "chunked", "p1p2"}, lean_out[3])
+    assert.equal("yes", lean_out[5][3])
+    assert.equal(500, lean_out[7][1])
+    assert.equal(#paths * 2 + 1, #lean_out)   -- a log line for each
+  end)
+
+  it("make no response object, and a kept request cannot answer later", function()
+    local kept
+    with_server(function(req)
+      kept = kept or req
+      return 200, {}, "lean"
+    end, nil, function(srv, port)
+      local c = connect(port)
+      assert(c:send(("GET / HTTP/1.1\r\nHost: x\r\n\r\n"):rep(2)))
+      local rs = read_responses(c, 2)
+      assert.equal("lean", rs[2].body)
+      local conn = next(srv.conns)
+      assert.is_false(conn.res)
+      local late = {pcall(kept.write, kept, "late")}
+      assert.is_false(late[1])
+      assert.matches("this request has been answered already", late[2])
+      c:close()
+    end)
+  end)
+end)
+
 describe("httpd handlers", function()
   it("turn an error before the head into a 500 that closes, traceback only with debug", function()
     local function boom() error("kaboom") end

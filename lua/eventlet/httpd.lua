@@ -78,6 +78,15 @@ local function listener(sock_or_addr, opts)
   return sock
 end
 
+--- Whether a handler can never see a second argument -- function(req),
+-- function(), a site -- so connection.lua makes no response object for
+-- it unless it asks through req (server.lean).
+local function takes_no_res(fn)
+  if type(fn) ~= "function" then return false end
+  local info = debug.getinfo(fn, "u")
+  return info.nparams < 2 and not info.isvararg
+end
+
 --- server(sock_or_addr, handler[, opts]) -> server | nil, err.  handler is
 -- function(req, res) or a site object with handle_request(req).  opts:
 -- see _M.defaults, plus log (false, a file, or function(line, req, res);
@@ -103,6 +112,7 @@ function _M.server(sock_or_addr, handler, opts)
   else
     self.call = handler
   end
+  self.lean = takes_no_res(self.call)
   if opts.log == nil then self.log = log.default end
   self.limits = core.http_limits{max_request_line = self.max_request_line,   -- parsed once
     max_header_line = self.max_header_line, max_header_size = self.max_header_size,

@@ -83,13 +83,11 @@ local function send_result(res, status, headers, body)
   return res:send_result(status, headers, body)
 end
 
---- Call the handler, then send what it returned (or finish what it
--- started): one protected call covers both, since a result that cannot
--- be sent (a bad status, a header with a line break) is the handler's
--- error too -- a 500, never a dropped connection.  The common answer, a
--- string body and no res:header() calls, goes out in one C call.
-local function respond(server, conn, req, res)
-  local status, headers, body = server.call(req, res)
+--- Send what a handler returned through its response object, or finish
+-- what it started there.  The common answer, a string body and no
+-- res:header() calls, goes out in one C call, its head framed from what
+-- the parser noted of the request.
+local function answer(conn, res, status, headers, body)
   if res.finished then return end
   if status == nil then return res:finish() end
   if type(body) ~= "string" or res.headers_sent or next(res.headers) ~= nil then
@@ -98,9 +96,44 @@ local function respond(server, conn, req, res)
   res.finished = true
   local n, seen = http_reply(conn.sock, conn.parser, status, headers, body, must_close(conn))
   res.headers_sent, res.status = true, status
-  if not n then conn.closing = true return end
-  res.bytes = n
-  if seen & SEEN_CLOSES ~= 0 then conn.closing = true end
+  if not n or seen & SEEN_CLOSES ~= 0 then conn.closing = true end
+  res.bytes = n or 0
+end
+
+--- Call the handler, then answer: one protected call covers both, since
+-- a result that cannot be sent (a bad status, a header with a line
+-- break) is the handler's error too -- a 500, never a dropped connection.
+local function respond(server, conn, req, res)
+  return answer(conn, res, server.call(req, res))
+end
+
+--- respond() for a handler that takes no res (server.lean): no response
+-- object is made unless the handler asks for one through req -- conn.res
+-- holds the request until then (request.lua) -- and a string body goes
+-- straight out.  Returns the status and bytes sent that way.
+local function respond_lean(server, conn, req)
+  conn.res = req
+  local status, headers, body = server.call(req)
+  local res = conn.res
+  if res ~= req then return answer(conn, res, status, headers, body) end
+  if status ~= nil and type(body) == "string" then   -- sent here, not by answer(): a call frame
+    -- fewer on the thread's stack, which at 1,000 connections is out of cache (docs/httpd.md)
+    local n, seen = http_reply(conn.sock, conn.parser, status, headers, body, must_close(conn))
+    if not n or seen & SEEN_CLOSES ~= 0 then conn.closing = true end
+    return status, n or 0
+  end
+  return answer(conn, Response.begin(conn, req), status, headers, body)
+end
+
+--- The response object of a lean request, made now if its handler never
+-- asked for one -- a 500, posthooks and the log need it -- with what went
+-- out straight (status, bytes) written in.
+local function response_after(conn, req, status, bytes)
+  local res = conn.res
+  if res ~= req then return res end
+  res = Response.begin(conn, req)
+  if status then res.status, res.bytes, res.headers_sent, res.finished = status, bytes, true, true end
+  return res
 end
 
 --- Serve one parsed request on conn.
@@ -111,14 +144,20 @@ local function handle(server, conn, req)
                                                                server.scheme, conn
   end
   if req.has_body and req._continue then conn.continue_pending = true end
-  local res = conn.res
-  res_reset(res, req)
-  local ok, err = xpcall(respond, on_error, server, conn, req, res)
+  local lean, res, ok, err, bytes = server.lean
+  if lean then
+    ok, err, bytes = xpcall(respond_lean, on_error, server, conn, req)
+    if not ok or server.log or rawget(req, "posthooks") then res = response_after(conn, req, ok and err, bytes) end
+  else
+    res = conn.res
+    res_reset(res, req)
+    ok, err = xpcall(respond, on_error, server, conn, req, res)
+  end
   if not ok then handler_failed(server, conn, req, res, err) end
   if rawget(req, "posthooks") then run_posthooks(server, req, res) end
   if server.log then log.access(server, req, res, started) end
   if req.has_body and not conn.closing and not req:discard() then conn.closing = true end
-  res._req = false      -- an idle connection keeps no request alive
+  if lean then conn.res = false else res._req = false end  -- an idle connection keeps no request
 end
 
 --- What every request on conn shares -- remote_addr, remote_port, scheme
@@ -161,10 +200,11 @@ end
 
 local wake
 
---- Give conn what serving a request takes: a response object and a
--- parser (a dozing connection holds neither).
+--- Give conn what serving a request takes: a parser and, unless its
+-- handler takes no res, a response object (a dozing connection holds
+-- neither).
 local function equip(server, conn)
-  conn.res = Response.new(conn)
+  conn.res = not server.lean and Response.new(conn)
   conn.parser = http_parser("request", server.limits, Request)
 end
 

@@ -7,6 +7,7 @@
 -- Bodies are streamed: read(n), read(), read_body(), lines() never read
 -- past the end of this request's body, whatever the client pipelined.
 local core = require "eventlet.core"
+local Response = require "eventlet.httpd.response"
 
 local http_read_body = core.http_read_body
 local type = type
@@ -187,9 +188,13 @@ end
 -- through the request itself.
 
 --- The response object answering req: the connection's, while it is
--- this request's (a request kept past its answer cannot answer again).
+-- this request's -- made at the first ask under a handler that takes no
+-- res (conn.res holds the request until then) -- and a request kept past
+-- its answer cannot answer again.
 local function response_of(req)
-  local res = req._conn.res   -- false while the connection dozes
+  local conn = req._conn
+  local res = conn.res   -- false while the connection dozes
+  if res == req then return Response.begin(conn, req) end   -- a lean handler's first ask
   if not res or res._req ~= req then error("httpd: this request has been answered already", 3) end
   return res
 end

@@ -51,6 +51,16 @@ function Response.new(conn)
                        headers_sent = false, finished = false, bytes = 0}, Response)  -- 8 slots
 end
 
+--- Response.begin(conn, req) -> a response object made for req alone,
+-- when a handler that takes no res asks for one (req:write() and kin) or
+-- the server needs one; it becomes conn.res.
+function Response.begin(conn, req)
+  local res = Response.new(conn)
+  res._req = req
+  conn.res = res
+  return res
+end
+
 --- reset(req): ready the object for the next request on the connection.
 function Response:reset(req)
   self._req, self.status, self.bytes, self._mode = req, 200, 0, false
