@@ -4,6 +4,7 @@
 local eventlet = require "eventlet"
 local core = require "eventlet.core"
 local H = require "helpers.httpd"
+local Response = require "eventlet.httpd.response"
 
 local with_server, connect, read_responses = H.with_server, H.connect, H.read_responses
 
@@ -328,6 +329,8 @@ describe("httpd handlers that take no res", function()
         local i = 0
         return 200, {}, function() i = i + 1 if i <= 2 then return "p" .. i end end
       elseif p == "/list" then return 200, {}, {"x", "y"}
+      elseif p == "/204" then return 204, {}, "ignored"
+      elseif p == "/unread" then return 200, {}, "body left unread"
       elseif p == "/2007" then
         req:set_header("X-Site", "yes")
         return req:write("site")
@@ -336,15 +339,25 @@ describe("httpd handlers that take no res", function()
       req:on_finish(function(_, res) hooked = res.status .. " " .. res.bytes end)
       return 202, {}, "hooked"
     end
-    local paths = {"/string", "/nil", "/iter", "/list", "/2007", "/hook", "/bad-status"}
+    local paths = {"/string", "/nil", "/iter", "/list", "/204", "/2007", "/hook", "/bad-status"}
+    local function summary(res)
+      return {res.status, res.headers["x-a"], res.headers["x-site"], res.headers["content-length"],
+              res.headers["transfer-encoding"], res.body}
+    end
     local function run(handler)
       local lines, out = {}, {}
       with_server(handler, {log = function(line) lines[#lines + 1] = line end}, function(_, port)
-        for _, path in ipairs(paths) do
-          local res = H.parse(H.exchange(port, "GET " .. path .. " HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"))
-          out[#out + 1] = {res.status, res.headers["x-a"], res.headers["x-site"], res.headers["content-length"],
-                           res.headers["transfer-encoding"], res.body}
+        for _, path in ipairs(paths) do      -- one connection each, closed
+          local raw = H.exchange(port, "GET " .. path .. " HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+          out[#out + 1] = summary(H.parse(raw))
         end
+        local c = connect(port)                -- pipelined on one kept-alive connection
+        local ask = "GET %s HTTP/1.1\r\nHost: x\r\n\r\n"
+        assert(c:send(ask:format("/string") .. ask:format("/nil") .. ask:format("/iter") .. ask:format("/204")
+                      .. "POST /unread HTTP/1.1\r\nHost: x\r\nContent-Length: 6\r\n\r\nabcdef"
+                      .. ask:format("/2007") .. ask:format("/string")))
+        for _, r in ipairs(read_responses(c, 7)) do out[#out + 1] = summary(r) end
+        c:close()
       end)
       for i = 2, #lines - 1 do   -- between the startup and exit lines: status and bytes
         out[#out + 1] = lines[i]:match('" (%d+ %d+) "')
@@ -355,16 +368,62 @@ describe("httpd handlers that take no res", function()
     local lean_out = run(function(req) return results(req) end)
     local full_out = run(function(req, _) return results(req) end)
     assert.same(full_out, lean_out)
-    assert.matches("^202 %d+$", lean_out[#lean_out])
     assert.same({201, "a", nil, "4", nil, "made"}, lean_out[1])
     assert.same({200, nil, nil, "0", nil, ""}, lean_out[2])
     assert.same({200, nil, nil, nil, "chunked", "p1p2"}, lean_out[3])
-    assert.equal("yes", lean_out[5][3])
-    assert.equal(500, lean_out[7][1])
-    assert.equal(#paths * 2 + 1, #lean_out)   -- a log line for each
+    assert.same({204, nil, nil, nil, nil, ""}, lean_out[5])
+    assert.equal("yes", lean_out[6][3])
+    assert.equal(500, lean_out[8][1])
+    assert.same({200, nil, nil, "16", nil, "body left unread"}, lean_out[13])  -- its body skipped
+    assert.same(lean_out[1], lean_out[15])     -- ...and the next request read right after it
+    assert.equal(#paths + 7 + #paths + 7 + 1, #lean_out)   -- a log line for each
+    assert.matches("^202 %d+$", lean_out[#lean_out])
   end)
 
-  it("make no response object, and a kept request cannot answer later", function()
+  it("make no response object for a string answer, one per connection otherwise", function()
+    local made, new = 0, Response.new
+    local function count(conn) made = made + 1 return new(conn) end
+    local function ask_twice(handler)
+      made = 0
+      Response.new = count
+      local ok, err = pcall(with_server, handler, nil, function(_, port)
+        local c = connect(port)
+        assert(c:send(("GET / HTTP/1.1\r\nHost: x\r\n\r\n"):rep(2)))
+        assert.equal(2, #read_responses(c, 2))
+        c:close()
+      end)
+      Response.new = new
+      assert(ok, err)
+      return made
+    end
+    assert.equal(0, ask_twice(function() return 200, {}, "lean" end))
+    assert.equal(1, ask_twice(function(_, _) return 200, {}, "full" end))
+    assert.equal(2, ask_twice(function(req) return req:write("asked") end))   -- one per request asking
+  end)
+
+  it("refuse a kept request's answer once theirs is on its way", function()
+    local late
+    with_server(function(req)
+      eventlet.spawn(function()        -- a watchdog: runs while the big body waits for the client
+        late = {pcall(req.error, req, 504, "too slow")}
+      end)
+      return 200, {}, ("x"):rep(16 * 1024 * 1024)
+    end, nil, function(_, port)
+      local c = connect(port)
+      assert(c:send("GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"))
+      eventlet.sleep(0.1)              -- the server's write is parked on a full socket
+      local raw = c:receive("*a")
+      c:close()
+      local res = H.parse(raw)
+      assert.equal(200, res.status)
+      assert.equal(16 * 1024 * 1024, #res.body)
+      assert.is_nil(raw:find("504", #raw - 64, true))   -- nothing after the body
+    end)
+    assert.is_false(late[1])
+    assert.matches("answered already", late[2])
+  end)
+
+  it("keep no response object between requests, and a kept request cannot answer later", function()
     local kept
     with_server(function(req)
       kept = kept or req

@@ -110,7 +110,7 @@ end
 --- respond() for a handler that takes no res (server.lean): no response
 -- object is made unless the handler asks for one through req -- conn.res
 -- holds the request until then (request.lua) -- and a string body goes
--- straight out.  Returns the status and bytes sent that way.
+-- out without one.  Returns the status and bytes sent that way.
 local function respond_lean(server, conn, req)
   conn.res = req
   local status, headers, body = server.call(req)
@@ -118,6 +118,7 @@ local function respond_lean(server, conn, req)
   if res ~= req then return answer(conn, res, status, headers, body) end
   if status ~= nil and type(body) == "string" then   -- sent here, not by answer(): a call frame
     -- fewer on the thread's stack, which at 1,000 connections is out of cache (docs/httpd.md)
+    conn.res = false   -- answered: req:write() from another thread meanwhile is refused
     local n, seen = http_reply(conn.sock, conn.parser, status, headers, body, must_close(conn))
     if not n or seen & SEEN_CLOSES ~= 0 then conn.closing = true end
     return status, n or 0
@@ -127,10 +128,10 @@ end
 
 --- The response object of a lean request, made now if its handler never
 -- asked for one -- a 500, posthooks and the log need it -- with what went
--- out straight (status, bytes) written in.
+-- out without one (status, bytes) written in.
 local function response_after(conn, req, status, bytes)
   local res = conn.res
-  if res ~= req then return res end
+  if res and res ~= req then return res end
   res = Response.begin(conn, req)
   if status then res.status, res.bytes, res.headers_sent, res.finished = status, bytes, true, true end
   return res
