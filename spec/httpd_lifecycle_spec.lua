@@ -199,6 +199,14 @@ describe("httpd access log", function()
     assert.equal("httpd exiting", lines[3])
   end)
 
+  it("has nothing to log but its exit when stopped before its serve thread ran", function()
+    local lines = {}
+    local srv = start({log = function(line) lines[#lines + 1] = line end})
+    srv:stop()
+    srv._thread:wait()    -- raised "attempt to index a nil value" (the closed listener's address)
+    assert.same({"httpd exiting"}, lines)
+  end)
+
   it("is silent with log = false and can skip X-Forwarded-For", function()
     local lines = {}
     with_server(app, {log = function(line) lines[#lines + 1] = line end, log_x_forwarded_for = false},

@@ -79,8 +79,9 @@ local function listener(sock_or_addr, opts)
 end
 
 --- Whether a handler can never see a second argument -- function(req),
--- function(), a site -- so connection.lua makes no response object for
--- it unless it asks through req (server.lean).
+-- function(), a site -- so that, with no access log, connection.lua
+-- makes no response object for it unless it asks through req
+-- (server.lean).
 local function takes_no_res(fn)
   if type(fn) ~= "function" then return false end
   local info = debug.getinfo(fn, "u")
@@ -112,8 +113,8 @@ function _M.server(sock_or_addr, handler, opts)
   else
     self.call = handler
   end
-  self.lean = takes_no_res(self.call)
   if opts.log == nil then self.log = log.default end
+  self.lean = not self.log and takes_no_res(self.call)   -- the log wants a response object
   self.limits = core.http_limits{max_request_line = self.max_request_line,   -- parsed once
     max_header_line = self.max_header_line, max_header_size = self.max_header_size,
     max_headers = self.max_headers, max_body = self.max_body,
@@ -198,6 +199,7 @@ end
 -- host trigger it); returns once stopped and drained.  With workers = N
 -- the process forks N workers sharing the port and supervises them.
 function Server:serve()
+  if self.stopping then return end   -- stopped before it began: nothing to serve
   if (self.workers or 0) > 0 and not self._worker then
     return require("eventlet.httpd.workers").supervise(self)
   end
