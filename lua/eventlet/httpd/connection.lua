@@ -127,8 +127,8 @@ local function respond_lean(server, conn, req)
 end
 
 --- The response object of a lean request, made now if its handler never
--- asked for one -- a 500, posthooks and the log need it -- with what went
--- out without one (status, bytes) written in.
+-- asked for one -- a 500 and posthooks need it -- with what went out
+-- without one (status, bytes) written in.
 local function response_after(conn, req, status, bytes)
   local res = conn.res
   if res and res ~= req then return res end
@@ -145,10 +145,12 @@ local function handle(server, conn, req)
                                                                server.scheme, conn
   end
   if req.has_body and req._continue then conn.continue_pending = true end
-  local lean, res, ok, err, bytes = server.lean
-  if lean then
-    ok, err, bytes = xpcall(respond_lean, on_error, server, conn, req)
-    if not ok or server.log or rawget(req, "posthooks") then res = response_after(conn, req, ok and err, bytes) end
+  local lean, res, ok, err = server.lean
+  if lean then      -- (never with an access log: httpd.lua)
+    local status, bytes
+    ok, status, bytes = xpcall(respond_lean, on_error, server, conn, req)
+    if not ok then err, status = status, false end
+    if not ok or rawget(req, "posthooks") then res = response_after(conn, req, status, bytes) end
   else
     res = conn.res
     res_reset(res, req)
