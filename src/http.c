@@ -69,11 +69,11 @@ void eh_http_push_keys(lua_State *L) {
   lua_rawsetp(L, LUA_REGISTRYINDEX, &keys_key);
 }
 
-/* t[key] = the value on top, t at idx, the keys table at kidx.  [-1, +0, m] */
-static void set_key(lua_State *L, int idx, int kidx, int key) {
+/* Push the interned name of message field key from the keys table at
+ * kidx; its value goes above it, then lua_rawset stores the pair (key
+ * before value: no rotation of the stack).  [-0, +1, -] */
+static void push_key(lua_State *L, int kidx, int key) {
   lua_rawgeti(L, kidx, key);
-  lua_insert(L, -2);
-  lua_rawset(L, idx);
 }
 
 /* Fill lim with the defaults: 8 KiB lines, 64 KiB heads, 100 headers,
@@ -257,12 +257,12 @@ static int on_header_value_complete(llhttp_t *p) {
     lua_pushstring(L, cookie ? "; " : ", ");
     lua_pushvalue(L, -4);
     lua_concat(L, 3);                                     /* value key joined */
-    lua_replace(L, -3);                                   /* joined key */
   } else {
     lua_pop(L, 1);                                        /* value key */
+    lua_pushvalue(L, -2);                                 /* value key value */
   }
-  lua_insert(L, -2);                                      /* key value */
-  lua_rawset(L, h->headers_idx);
+  lua_rawset(L, h->headers_idx);                          /* value */
+  lua_pop(L, 1);
   h->field = h->value = NULL;
   h->field_len = h->value_len = 0;
   return 0;
@@ -388,12 +388,14 @@ static int set_target(lua_State *L, eh_http *h, int msg) {
   for (plen = 0; plen < n; plen++)   /* lenient llhttp takes TAB and FF */
     if ((unsigned char)u[plen] <= ' ' || u[plen] == 0x7f)
       return fail(h, 400, "invalid byte in request target");
+  push_key(L, k, EH_HTTP_K_RAW_PATH);
   lua_pushlstring(L, u, n);
-  set_key(L, msg, k, EH_HTTP_K_RAW_PATH);
+  lua_rawset(L, msg);
   if (n > 7 && (strncmp(u, "http://", 7) == 0 || strncmp(u, "https://", 8) == 0)) {
     const char *slash = (const char *)memchr(u + 8, '/', n - 8);
+    push_key(L, k, EH_HTTP_K_ABSOLUTE_URI);
     lua_pushlstring(L, u, n);
-    set_key(L, msg, k, EH_HTTP_K_ABSOLUTE_URI);
+    lua_rawset(L, msg);
     path = slash ? slash : "/";
     n = slash ? n - (size_t)(slash - u) : 1;
   }
@@ -401,11 +403,13 @@ static int set_target(lua_State *L, eh_http *h, int msg) {
   if (hash) n = (size_t)(hash - path);
   q = (const char *)memchr(path, '?', n);
   plen = q ? (size_t)(q - path) : n;
+  push_key(L, k, EH_HTTP_K_PATH);
   if (!push_decoded(L, path, plen)) return fail(h, 400, "NUL byte in request path");
-  set_key(L, msg, k, EH_HTTP_K_PATH);
+  lua_rawset(L, msg);
   if (q) {
+    push_key(L, k, EH_HTTP_K_QUERY);
     lua_pushlstring(L, q + 1, n - plen - 1);
-    set_key(L, msg, k, EH_HTTP_K_QUERY);
+    lua_rawset(L, msg);
   }
   return EH_HTTP_DONE;
 }
@@ -444,40 +448,49 @@ static int set_fields(lua_State *L, eh_http *h, int msg) {
   llhttp_t *p = &h->p;
   int chunked = (p->flags & F_CHUNKED) != 0;
   int has_length = (p->flags & F_CONTENT_LENGTH) != 0;
-  int k = h->keys_idx;
+  int k = h->keys_idx, keep_alive;
+  push_key(L, k, EH_HTTP_K_VERSION);
   if (p->http_major == 1 && p->http_minor == 1) lua_rawgeti(L, k, EH_HTTP_K_V11);
   else if (p->http_major == 1 && p->http_minor == 0) lua_rawgeti(L, k, EH_HTTP_K_V10);
   else lua_pushfstring(L, "%d.%d", (int)p->http_major, (int)p->http_minor);
-  set_key(L, msg, k, EH_HTTP_K_VERSION);
+  lua_rawset(L, msg);
   if (p->type == HTTP_REQUEST) {
     if (p->http_major != 1) return fail(h, 505, "HTTP version not supported");
+    push_key(L, k, EH_HTTP_K_METHOD);
     push_method(L, k, p->method);
-    set_key(L, msg, k, EH_HTTP_K_METHOD);
+    lua_rawset(L, msg);
     if (set_target(L, h, msg) == EH_HTTP_ERROR) return EH_HTTP_ERROR;
     if ((p->flags & F_TRANSFER_ENCODING) && !chunked)
       return fail(h, 400, "request Transfer-Encoding must end in chunked");
     if (has_length && p->content_length > h->lim.body)
       return fail(h, 413, "request body too large");
   } else {
+    push_key(L, k, EH_HTTP_K_STATUS);
     lua_pushinteger(L, p->status_code);
-    set_key(L, msg, k, EH_HTTP_K_STATUS);
+    lua_rawset(L, msg);
+    push_key(L, k, EH_HTTP_K_REASON);
     lua_pushlstring(L, h->url ? h->url : "", h->url ? h->url_len : 0);
-    set_key(L, msg, k, EH_HTTP_K_REASON);
+    lua_rawset(L, msg);
   }
-  lua_pushboolean(L, llhttp_should_keep_alive(p));
-  if (p->type == HTTP_REQUEST) remember_reply(h, lua_toboolean(L, -1));
-  set_key(L, msg, k, EH_HTTP_K_KEEP_ALIVE);
+  keep_alive = llhttp_should_keep_alive(p);
+  if (p->type == HTTP_REQUEST) remember_reply(h, keep_alive);
+  push_key(L, k, EH_HTTP_K_KEEP_ALIVE);
+  lua_pushboolean(L, keep_alive);
+  lua_rawset(L, msg);
   if (has_length) {
+    push_key(L, k, EH_HTTP_K_CONTENT_LENGTH);
     lua_pushinteger(L, (lua_Integer)p->content_length);
-    set_key(L, msg, k, EH_HTTP_K_CONTENT_LENGTH);
+    lua_rawset(L, msg);
   }
   if (chunked) {
+    push_key(L, k, EH_HTTP_K_CHUNKED);
     lua_pushboolean(L, 1);
-    set_key(L, msg, k, EH_HTTP_K_CHUNKED);
+    lua_rawset(L, msg);
   }
   if (p->upgrade) {
+    push_key(L, k, EH_HTTP_K_UPGRADE);
     lua_pushboolean(L, 1);
-    set_key(L, msg, k, EH_HTTP_K_UPGRADE);
+    lua_rawset(L, msg);
   }
   return EH_HTTP_DONE;
 }
@@ -554,9 +567,15 @@ static int parse_head(lua_State *L, eh_http *h, const char *buf, size_t headlen)
     return llhttp_failure(h, err == HPE_PAUSED ? HPE_INTERNAL : err);
   }
   llhttp_resume(&h->p);
-  if (h->raw_idx) set_key(L, msg, h->keys_idx, EH_HTTP_K_HEADERS_RAW);
-  else lua_pop(L, 1);          /* the nil in its place */
-  set_key(L, msg, h->keys_idx, EH_HTTP_K_HEADERS);
+  if (h->raw_idx) {
+    push_key(L, h->keys_idx, EH_HTTP_K_HEADERS_RAW);
+    lua_pushvalue(L, h->raw_idx);
+    lua_rawset(L, msg);
+  }
+  push_key(L, h->keys_idx, EH_HTTP_K_HEADERS);
+  lua_pushvalue(L, h->headers_idx);
+  lua_rawset(L, msg);
+  lua_settop(L, h->keys_idx);  /* the headers tables stay in msg alone */
   if (set_fields(L, h, msg) == EH_HTTP_ERROR) {
     lua_settop(L, msg - 1);
     return EH_HTTP_ERROR;
