@@ -4,35 +4,46 @@ local httpd = require "eventlet.httpd"
 local httpc = require "eventlet.httpc"
 
 describe("httpd handler results", function()
-  it("answers 500 for a status or header that cannot be sent, and keeps serving", function()
-    local results = {
-      ["/words"] = {"just a string"},
-      ["/words-body"] = {"OK then", {}, "x"},
-      ["/low"] = {99},
-      ["/crlf"] = {200, {["X-Bad"] = "a\r\nInjected: yes"}, "x"},
-      ["/ok"] = {200, {}, "fine"},
-      ["/named"] = {"404 Not Found", {}, "gone"},
-    }
-    local logged = {}
-    local srv = assert(httpd.server("127.0.0.1:0", function(req)
-      return table.unpack(results[req.path])
-    end, {log = false, error_log = function(line) logged[#logged + 1] = line end}))
-    srv:start()
-    local client <close> = httpc.client{base_url = srv:url()}
-    for _, path in ipairs({"/words", "/low", "/crlf", "/words-body"}) do
-      local resp = assert(client:get(path))
-      assert.equal(500, resp.status)
-      assert.is_nil(resp.headers["injected"])
-    end
-    assert.equal("fine", assert(client:get("/ok")).body)
-    local named = assert(client:get("/named"))
-    assert.equal(404, named.status)
-    assert.equal("gone", named.body)
-    assert.equal(4, #logged)
-    assert.matches("invalid status OK then", logged[4])
-    assert.matches("error handling GET /low", logged[2])
-    srv:stop{grace = 1}
-  end)
+  -- Handlers of both kinds: one that takes res answers inside its protected
+  -- call, one that does not is answered after it (connection.lua).
+  for kind, wrap in pairs({lean = function(fn) return function(req) return fn(req) end end,
+                           full = function(fn) return function(req, _) return fn(req) end end}) do
+    it("answers 500 for a status or header that cannot be sent, and keeps serving (" .. kind .. ")",
+       function()
+      local results = {
+        ["/words"] = {"just a string"},
+        ["/words-body"] = {"OK then", {}, "x"},
+        ["/low"] = {99},
+        ["/crlf"] = {200, {["X-Bad"] = "a\r\nInjected: yes"}, "x"},
+        ["/split"] = {"200 OK\r\nInjected: yes", {}, "x"},   -- response splitting by status
+        ["/float"] = {200.5, {}, "x"},
+        ["/ok"] = {200, {}, "fine"},
+        ["/named"] = {"404 Not Found", {}, "gone"},
+      }
+      local logged = {}
+      local srv = assert(httpd.server("127.0.0.1:0", wrap(function(req)
+        return table.unpack(results[req.path])
+      end), {log = false, error_log = function(line) logged[#logged + 1] = line end}))
+      assert.equal(kind == "lean", srv.lean)
+      srv:start()
+      local client <close> = httpc.client{base_url = srv:url()}
+      for _, path in ipairs({"/words", "/low", "/crlf", "/words-body", "/split", "/float"}) do
+        local resp = assert(client:get(path))
+        assert.equal(500, resp.status)
+        assert.is_nil(resp.headers["injected"])
+      end
+      assert.equal("fine", assert(client:get("/ok")).body)
+      local named = assert(client:get("/named"))
+      assert.equal(404, named.status)
+      assert.equal("gone", named.body)
+      assert.equal(6, #logged)
+      assert.matches("invalid status OK then", logged[4])
+      assert.matches("error handling GET /low", logged[2])
+      assert.matches("error handling GET /split", logged[5])
+      assert.matches("invalid status 200.5", logged[6])
+      srv:stop{grace = 1}
+    end)
+  end
 end)
 
 describe("httpd when its listener is closed under it", function()

@@ -10,7 +10,6 @@
  * The readers keep the parser at stack index 1 and the socket at 2; the
  * senders take the socket first.
  */
-#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -295,9 +294,11 @@ static int keep_rest(lua_State *L, struct iovec *iov, int n, const int *on_stack
 /* Send a response: the head from the status at idx and the headers at
  * idx + 1, then body (NULL: none) framed by flags, in one writev tried at
  * once from C memory; only what the kernel would not take is copied for
- * a park.  Pushes bytes, seen or nil, err.  [-0, +2, e] */
+ * a park.  Pushes bytes, seen or nil, err.  A status or headers that
+ * cannot go out raise, or push false, reason when soft is set (nothing
+ * is sent then).  [-0, +2, e] */
 static int send_response(lua_State *L, eh_sock *s, int idx, const char *body, size_t blen,
-                         int flags) {
+                         int flags, int soft) {
   size_t total = 0, sent;
   int seen, n = 0, i;
   struct iovec iov[4];
@@ -310,7 +311,10 @@ static int send_response(lua_State *L, eh_sock *s, int idx, const char *body, si
   if (b.err) {
     const char *err = b.err;
     eh_headbuf_free(&b);
-    return luaL_error(L, "http_send: %s", err);
+    if (!soft) return luaL_error(L, "http_send: %s", err);
+    lua_pushboolean(L, 0);
+    lua_pushfstring(L, "http_reply: %s", err);
+    return 2;
   }
   iov[n].iov_base = b.p;
   iov[n++].iov_len = b.len;
@@ -350,19 +354,24 @@ static int l_http_send(lua_State *L) {
   const char *body = luaL_optlstring(L, 4, NULL, &blen);
   int flags = (int)luaL_optinteger(L, 5, 0);
   lua_settop(L, 5);
-  return send_response(L, s, 2, body, blen, flags);
+  return send_response(L, s, 2, body, blen, flags, 0);
 }
 
-/* The status code of the status at idx: an integer, or a string that
- * starts with three digits ("404 Not Found"). */
+/* Push "who: invalid status <the value>" for the status at idx. */
+static const char *push_status_error(lua_State *L, const char *who, int idx) {
+  const char *shown = luaL_tolstring(L, idx, NULL);
+  lua_pushfstring(L, "%s: invalid status %s", who, shown);
+  lua_remove(L, -2);
+  return lua_tostring(L, -1);
+}
+
+/* The status code of the status at idx (eh_http_status_code), raising
+ * when it is not one. */
 static int check_status_code(lua_State *L, int idx) {
-  const char *s;
-  if (lua_type(L, idx) != LUA_TSTRING) return (int)luaL_checkinteger(L, idx);
-  s = lua_tostring(L, idx);
-  if (!isdigit((unsigned char)s[0]) || !isdigit((unsigned char)s[1]) ||
-      !isdigit((unsigned char)s[2]))
-    return luaL_error(L, "httpd: invalid status %s", s);
-  return (s[0] - '0') * 100 + (s[1] - '0') * 10 + (s[2] - '0');
+  const char *err = NULL;
+  int code = eh_http_status_code(L, idx, &err);
+  if (code == 0) return luaL_error(L, "%s", push_status_error(L, "httpd", idx));
+  return code;
 }
 
 /* http_reply_flags(parser, status, close) -> flags: how a response with
@@ -376,19 +385,28 @@ static int l_http_reply_flags(lua_State *L) {
 }
 
 /* http_reply(sock, parser, status, headers, body, close) -> bytes, seen |
- * nil, err: the whole answer to the request the parser last headed, framed
- * as that request and status want (eh_http_reply_flags; close forces
- * "Connection: close"): a handler's `return status, headers, body` in one
- * call.  The socket comes first, as in http_send (send_k finds it there);
- * seen & EH_HW_CLOSES tells whether the connection ends.  [-0, +2, e] */
+ * nil, err | false, reason: the whole answer to the request the parser
+ * last headed, framed as that request and status want
+ * (eh_http_reply_flags; close forces "Connection: close"): a handler's
+ * `return status, headers, body` in one call.  false, reason: the status
+ * or a header cannot be sent (nothing went out) -- returned, not raised,
+ * so a server can call this outside the handler's protected call.  The
+ * socket comes first, as in http_send (send_k finds it there); seen &
+ * EH_HW_CLOSES tells whether the connection ends.  [-0, +2, e] */
 static int l_http_reply(lua_State *L) {
   eh_sock *s = eh_checksocket(L, 1);
   eh_http *h = (eh_http *)eh_checkudata(L, 2, eh_gethub(L)->parser_mt, EH_HTTP_MT);
   size_t blen;
   const char *body = luaL_checklstring(L, 5, &blen);
-  int flags = eh_http_reply_flags(h, check_status_code(L, 3), lua_toboolean(L, 6));
+  const char *err = NULL;
+  int code = eh_http_status_code(L, 3, &err);
   lua_settop(L, 6);
-  return send_response(L, s, 3, body, blen, flags);
+  if (code == 0) {
+    lua_pushboolean(L, 0);
+    push_status_error(L, "http_reply", 3);
+    return 2;
+  }
+  return send_response(L, s, 3, body, blen, eh_http_reply_flags(h, code, lua_toboolean(L, 6)), 1);
 }
 
 /* After a chunk's writev: true, or the failure. */

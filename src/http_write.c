@@ -4,6 +4,7 @@
  * Connection, Transfer-Encoding), formatted in one pass into one buffer
  * so a response goes out in a single writev (http_sock.c) or string.
  */
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -216,28 +217,52 @@ static int add_headers(lua_State *L, eh_headbuf *b, int idx) {
   return seen;
 }
 
+/* The status code of the status at idx -- an integer from 100 to 999, or
+ * a status line's tail ("404 Not Found": three digits, then a reason of
+ * tabs and visible bytes) -- or 0 with *err saying why it cannot go out. */
+int eh_http_status_code(lua_State *L, int idx, const char **err) {
+  size_t n, i;
+  const char *s;
+  if (lua_type(L, idx) == LUA_TSTRING) {
+    s = lua_tolstring(L, idx, &n);
+    for (i = 0; i < 3; i++)
+      if (i >= n || !isdigit((unsigned char)s[i])) goto bad;
+    if (n > 3 && s[3] != ' ') goto bad;
+    for (i = 3; i < n; i++)   /* CR or LF here would split the response */
+      if ((unsigned char)s[i] < ' ' ? s[i] != '\t' : s[i] == 0x7f) goto bad;
+    return (s[0] - '0') * 100 + (s[1] - '0') * 10 + (s[2] - '0');
+  }
+  if (lua_type(L, idx) == LUA_TNUMBER) {
+    int exact;
+    lua_Integer code = lua_tointegerx(L, idx, &exact);
+    if (exact && code >= 100 && code <= 999) return (int)code;
+  }
+bad:
+  *err = "invalid status (not 100 to 999, nor \"NNN Reason\")";
+  return 0;
+}
+
 /* Format the head of a response into b: status line, the headers at
  * hidx, then what the server owes.  bodylen < 0: no length known.
  * Returns the EH_HW_HAS_* / EH_HW_USER_CLOSE bits of the caller's headers
  * (and EH_HW_CLOSES when the connection is to end after it);
- * b->err is set when the headers were invalid. */
+ * b->err is set when the status or the headers were invalid. */
 int eh_http_build_head(lua_State *L, eh_headbuf *b, int status_idx, int hidx,
                        long long bodylen, int flags, double now) {
   char line[64];
-  int seen;
+  int seen, code = eh_http_status_code(L, status_idx, &b->err);
   size_t n;
+  if (code == 0) return 0;
   if (lua_type(L, status_idx) == LUA_TSTRING) {
     hb_puts(b, "HTTP/1.1 ");
     hb_puts(b, lua_tostring(L, status_idx));
     hb_add(b, "\r\n", 2);
   } else {
-    lua_Integer status = luaL_checkinteger(L, status_idx);
-    luaL_argcheck(L, status >= 100 && status <= 999, status_idx, "status out of range");
     memcpy(line, "HTTP/1.1 ", 9);
-    n = 9 + eh_fmt_uint(line + 9, (unsigned long long)status);
+    n = 9 + eh_fmt_uint(line + 9, (unsigned long long)code);
     line[n++] = ' ';
     hb_add(b, line, n);
-    hb_puts(b, eh_http_reason((int)status));
+    hb_puts(b, eh_http_reason(code));
     hb_add(b, "\r\n", 2);
   }
   seen = add_headers(L, b, hidx);

@@ -95,6 +95,7 @@ local function answer(conn, res, status, headers, body)
   end
   res.finished = true
   local n, seen = http_reply(conn.sock, conn.parser, status, headers, body, must_close(conn))
+  if n == false then error(seen, 0) end   -- the status or a header cannot go out: nothing did
   res.headers_sent, res.status = true, status
   if not n or seen & SEEN_CLOSES ~= 0 then conn.closing = true end
   res.bytes = n or 0
@@ -107,23 +108,12 @@ local function respond(server, conn, req, res)
   return answer(conn, res, server.call(req, res))
 end
 
---- respond() for a handler that takes no res (server.lean): no response
--- object is made unless the handler asks for one through req -- conn.res
--- holds the request until then (request.lua) -- and a string body goes
--- out without one.  Returns the status and bytes sent that way.
-local function respond_lean(server, conn, req)
-  conn.res = req
-  local status, headers, body = server.call(req)
+--- What a lean handler returned and did not send itself, answered
+-- through a response object -- made now unless it asked for one.
+local function answer_lean(conn, req, status, headers, body)
   local res = conn.res
-  if res ~= req then return answer(conn, res, status, headers, body) end
-  if status ~= nil and type(body) == "string" then   -- sent here, not by answer(): a call frame
-    -- fewer on the thread's stack, which at 1,000 connections is out of cache (docs/httpd.md)
-    conn.res = false   -- answered: req:write() from another thread meanwhile is refused
-    local n, seen = http_reply(conn.sock, conn.parser, status, headers, body, must_close(conn))
-    if not n or seen & SEEN_CLOSES ~= 0 then conn.closing = true end
-    return status, n or 0
-  end
-  return answer(conn, Response.begin(conn, req), status, headers, body)
+  if res == req then res = Response.begin(conn, req) end
+  return answer(conn, res, status, headers, body)
 end
 
 --- The response object of a lean request, made now if its handler never
@@ -137,30 +127,55 @@ local function response_after(conn, req, status, bytes)
   return res
 end
 
---- Serve one parsed request on conn.
-local function handle(server, conn, req)
-  local started = server.log and core_now()
-  if not conn.peer then   -- the first request: fields of its own (see loop)
-    req.remote_addr, req.remote_port, req.scheme, req._conn = conn.remote_addr, conn.remote_port,
-                                                               server.scheme, conn
-  end
-  if req.has_body and req._continue then conn.continue_pending = true end
-  local lean, res, ok, err = server.lean
-  if lean then      -- (never with an access log: httpd.lua)
-    local status, bytes
-    ok, status, bytes = xpcall(respond_lean, on_error, server, conn, req)
-    if not ok then err, status = status, false end
-    if not ok or rawget(req, "posthooks") then res = response_after(conn, req, status, bytes) end
-  else
-    res = conn.res
-    res_reset(res, req)
-    ok, err = xpcall(respond, on_error, server, conn, req, res)
-  end
+--- What follows any answer: a 500 for a failed handler, the posthooks,
+-- the access log, the rest of an unread body.
+local function after(server, conn, req, res, ok, err, started)
   if not ok then handler_failed(server, conn, req, res, err) end
   if rawget(req, "posthooks") then run_posthooks(server, req, res) end
   if server.log then log.access(server, req, res, started) end
   if req.has_body and not conn.closing and not req:discard() then conn.closing = true end
-  if lean then conn.res = false else res._req = false end  -- an idle connection keeps no request
+end
+
+--- Serve one request on conn with its response object (reset for it).
+local function handle(server, conn, req)
+  local started = server.log and core_now()
+  local res = conn.res
+  res_reset(res, req)
+  local ok, err = xpcall(respond, on_error, server, conn, req, res)
+  after(server, conn, req, res, ok, err, started)
+  res._req = false   -- an idle connection keeps no request
+end
+
+--- handle() for a handler that takes no res (server.lean, never with an
+-- access log): no response object is made unless the handler asks for
+-- one through req -- conn.res holds the request until then (request.lua)
+-- -- and a string body goes out in one C call after the protected call,
+-- not inside it: http_reply returns false, reason for what it cannot
+-- send, the handler's error as in respond().  The handler runs a call
+-- frame lower on the connection's stack, which at 1,000 connections is
+-- out of cache (docs/httpd.md).
+local function handle_lean(server, conn, req)
+  conn.res = req
+  local ok, status, headers, body = xpcall(server.call, on_error, req)
+  local err, bytes, seen
+  if not ok then
+    err, status = status, false
+  elseif conn.res ~= req or status == nil or type(body) ~= "string" then
+    ok, err = xpcall(answer_lean, on_error, conn, req, status, headers, body)
+    status = false
+  else
+    conn.res = false   -- answered: req:write() from another thread meanwhile is refused
+    bytes, seen = http_reply(conn.sock, conn.parser, status, headers, body, must_close(conn))
+    if bytes == false then
+      ok, err, status = false, seen, false
+    elseif not bytes or seen & SEEN_CLOSES ~= 0 then
+      conn.closing = true
+    end
+  end
+  local res = false
+  if not ok or rawget(req, "posthooks") then res = response_after(conn, req, status, bytes or 0) end
+  after(server, conn, req, res, ok, err)
+  conn.res = false
 end
 
 --- What every request on conn shares -- remote_addr, remote_port, scheme
@@ -194,8 +209,13 @@ local function loop(server, conn, sock, resumed)
         return reject(server, conn, 417, "unsupported expectation: " .. expect)
       end
       req._continue = true
+      if req.has_body then conn.continue_pending = true end
     end
-    handle(server, conn, req)
+    if not conn.peer then   -- the first request: fields of its own (see below)
+      req.remote_addr, req.remote_port, req.scheme, req._conn = conn.remote_addr, conn.remote_port,
+                                                                 server.scheme, conn
+    end
+    if server.lean then handle_lean(server, conn, req) else handle(server, conn, req) end
     wait = server.idle_timeout
     if not conn.peer and not conn.closing then conn.peer = peer_of(server, conn) end
   end
