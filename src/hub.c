@@ -74,15 +74,6 @@ size_t eh_fmt_uint(char *out, unsigned long long v) {
   return n;
 }
 
-/* The park timer ran out: wake its thread with a timeout, or start a
- * thread spawned with spawn_after. */
-static void park_timer_cb(struct ev_loop *loop, ev_timer *w, int revents) {
-  eh_thread *t = (eh_thread *)w->data;
-  (void)loop; (void)revents;
-  if (t->state == EH_NEW) eh_enqueue(t->hub, t);
-  else eh_wake(t, EH_WAKE_TIMEOUT);
-}
-
 /* Pick libev's backend from EVENTLET_HUB; unknown names are an error. */
 static unsigned backend_flags(lua_State *L) {
   return eh_backend_flag(L, getenv("EVENTLET_HUB"), "EVENTLET_HUB");
@@ -173,14 +164,15 @@ static void stop_lasting_watchers(eh_hub *h) {
 /* Replace the hub's loop by a new one on another backend.  Only before
  * the first blocking call (the loop never polled) and while nothing waits
  * on it: no thread parked, ready or scheduled, no referenced watcher armed
- * (one non-blocking poll tells), and every loop hook agrees; the hooks
+ * (one non-blocking poll tells) nor park timer lingering, and every loop
+ * hook agrees; the hooks
  * then move their watchers across.  [-0, +0, e] */
 void eh_switch_backend(lua_State *L, eh_hub *h, unsigned flags) {
   struct ev_loop *loop;
   int i, running = h->current != h->main;
   int polled = ev_iteration(h->loop) > 0;
   if (!polled) poll_nowait(L, h);
-  if (polled || h->parked || h->head || h->live > running || h->active)
+  if (polled || h->parked || h->head || h->live > running || h->active || h->lingering)
     luaL_error(L, "use_hub: the hub is already in use (call it before the "
                "first blocking call)");
   for (i = 0; i < nloop_hooks; i++)
@@ -198,12 +190,6 @@ void eh_switch_backend(lua_State *L, eh_hub *h, unsigned flags) {
 
 /* The green thread running now (main when none is). */
 eh_thread *eh_current(eh_hub *h) { return h->current; }
-
-/* Initialise the park timer of a new thread record. */
-void eh_inittimer(eh_thread *t) {
-  ev_init(&t->timer, park_timer_cb);
-  t->timer.data = t;
-}
 
 /* Append a thread to the run queue. */
 void eh_enqueue(eh_hub *h, eh_thread *t) {
@@ -228,7 +214,7 @@ static eh_thread *dequeue(eh_hub *h) {
 void eh_wake(eh_thread *t, int reason) {
   eh_hub *h = t->hub;
   if (t->state != EH_PARKED) return;
-  ev_timer_stop(h->loop, &t->timer);
+  eh_park_timer_release(h, t);
   eh_waitq_unlink(t);
   t->wake = (unsigned char)reason;
   h->parked--;
@@ -335,6 +321,7 @@ static void resume(lua_State *L, eh_hub *h, eh_thread *t) {
   }
   t->nwake = nres;  /* a dead thread keeps its results on its stack */
   if (nres == 0 && !(t->flags & EH_F_ERROR)) give_back_stack(t->co);
+  eh_park_timer_stop(h, t);   /* a lingering one: nothing waits now */
   t->state = EH_DEAD;
   h->live--;
   lua_rawgeti(L, LUA_REGISTRYINDEX, h->live_ref);
@@ -476,7 +463,7 @@ static int raise_deadlock(lua_State *L, eh_hub *h, eh_thread *t) {
 /* Undo a park that never happened (deadlock) or is being abandoned. */
 static void unpark_self(eh_hub *h, eh_thread *t) {
   if (t->state == EH_PARKED) h->parked--;
-  ev_timer_stop(h->loop, &t->timer);
+  eh_park_timer_stop(h, t);
   eh_waitq_unlink(t);
   t->state = EH_RUNNING;
 }
@@ -502,8 +489,7 @@ int eh_park(lua_State *L, double timeout, const char *what, int fd,
   h->parked++;
   if (timeout >= 0) {
     ev_now_update(h->loop);  /* the thread may have run (or blocked) long */
-    ev_timer_set(&t->timer, timeout, 0.);
-    ev_timer_start(h->loop, &t->timer);
+    eh_park_timer_arm(h, t, timeout);
   }
   if (!(t->flags & EH_F_MAIN) && (L == t->co || L == t->top) &&
       lua_isyieldable(L)) {

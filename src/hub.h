@@ -91,6 +91,8 @@ struct eh_thread {
   unsigned char state, wake, flags;
   unsigned char cancelled;   /* EH_UV_CANCEL holds a value */
   unsigned char cancel_once; /* ...which is a kill: delivered once */
+  unsigned char lazy_timer;  /* timer left armed, unref'd, by an ended park */
+  double deadline;        /* ev_now() when the current park times out */
 };
 
 struct eh_hub {
@@ -108,6 +110,7 @@ struct eh_hub {
   int parked;              /* of which parked */
   int depth;               /* nesting depth of hub loops */
   int active;              /* active libev watchers at the last poll */
+  int lingering;           /* park timers left armed, unref'd (parktimer.c) */
   int print_errors;        /* print errors that end a green thread */
   int live_ref;            /* registry table anchoring live threads */
   int onerror_ref;         /* Lua function reporting thread errors */
@@ -121,7 +124,11 @@ eh_hub *eh_gethub(lua_State *L);
 eh_hub *eh_openhub(lua_State *L);
 eh_thread *eh_current(eh_hub *h);
 void eh_enqueue(eh_hub *h, eh_thread *t);
-void eh_inittimer(eh_thread *t);
+void eh_inittimer(eh_thread *t);   /* parktimer.c */
+void eh_park_timer_arm(eh_hub *h, eh_thread *t, double timeout);
+void eh_park_timer_release(eh_hub *h, eh_thread *t);
+void eh_park_timer_stop(eh_hub *h, eh_thread *t);
+int eh_park_timer_pending(const eh_thread *t);
 void eh_set_cancel(lua_State *L, eh_thread *t, int idx, const void *owner);
 void eh_clear_cancel(lua_State *L, eh_thread *t, const void *owner);
 void eh_wake(eh_thread *t, int reason);

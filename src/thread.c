@@ -351,7 +351,7 @@ int eh_kill(lua_State *L, eh_thread *t, int erridx) {
   if (t->state == EH_NEW) {
     t->flags |= EH_F_KILLED;
     if (ev_is_active(&t->timer)) {  /* spawn_after: start it now to die */
-      ev_timer_stop(h->loop, &t->timer);
+      eh_park_timer_stop(h, t);
       eh_enqueue(h, t);
     }
   } else if (t->state == EH_PARKED) {
@@ -592,7 +592,7 @@ static int gt_tostring(lua_State *L) {
  * timer must not stay in the loop. */
 static int gt_gc(lua_State *L) {
   eh_thread *t = eh_checkthread(L, 1);
-  ev_timer_stop(t->hub->loop, &t->timer);
+  eh_park_timer_stop(t->hub, t);
   eh_waitq_unlink(t);  /* the state is closing with the thread parked */
   return 0;
 }
