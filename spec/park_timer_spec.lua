@@ -86,6 +86,23 @@ describe("a lingering park timer", function()
     assert.equal("held", t:wait())
   end)
 
+  -- (Plain lua5.4 only: under the host the script's wait yields to the hub,
+  -- which polls, and use_hub is refused after a poll -- hub_spec.)
+  it("is stopped by use_hub, and timed waits work on the new loop", function()
+    local other = core.backend() == "poll" and "select" or "poll"
+    local out, status = child.run("", "timeout 20 lua5.4", ([[
+      local e = require "eventlet"
+      local ev = e.Event()
+      e.spawn(ev.send, ev, 1)
+      assert(ev:wait(30) == 1)   -- woken before the hub ever polled: its timer lingers
+      print(e.use_hub("%s"))
+      local t0 = e.core.now()
+      print(e.Event():wait(0.05), e.core.now() - t0 >= 0.04)
+    ]]):format(other))
+    assert.equal(0, status, out)
+    assert.equal(other .. "\nnil\ttrue\n", out)
+  end)
+
   for _, runtime in ipairs(child.RUNTIMES) do
     it("keeps no program alive (" .. runtime .. ")", function()
       local code = [[

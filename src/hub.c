@@ -161,18 +161,33 @@ static void stop_lasting_watchers(eh_hub *h) {
   for (i = 0; i < nloop_hooks; i++) loop_hooks[i](h, EH_LOOP_STOP);
 }
 
+/* Stop the park timers that ended parks left armed (parktimer.c): the
+ * live threads' and main's, which the loop being replaced holds. */
+static void stop_lingering_timers(lua_State *L, eh_hub *h) {
+  if (h->lingering == 0) return;
+  if (h->main->lazy_timer) eh_park_timer_stop(h, h->main);
+  lua_rawgeti(L, LUA_REGISTRYINDEX, h->live_ref);
+  lua_pushnil(L);
+  while (lua_next(L, -2)) {
+    eh_thread *t = eh_tothread(L, -1);
+    if (t && t->lazy_timer) eh_park_timer_stop(h, t);
+    lua_pop(L, 1);
+  }
+  lua_pop(L, 1);
+}
+
 /* Replace the hub's loop by a new one on another backend.  Only before
  * the first blocking call (the loop never polled) and while nothing waits
  * on it: no thread parked, ready or scheduled, no referenced watcher armed
- * (one non-blocking poll tells) nor park timer lingering, and every loop
- * hook agrees; the hooks
+ * (one non-blocking poll tells), and every loop hook agrees; park timers
+ * left lingering (parktimer.c) are stopped; the hooks
  * then move their watchers across.  [-0, +0, e] */
 void eh_switch_backend(lua_State *L, eh_hub *h, unsigned flags) {
   struct ev_loop *loop;
   int i, running = h->current != h->main;
   int polled = ev_iteration(h->loop) > 0;
   if (!polled) poll_nowait(L, h);
-  if (polled || h->parked || h->head || h->live > running || h->active || h->lingering)
+  if (polled || h->parked || h->head || h->live > running || h->active)
     luaL_error(L, "use_hub: the hub is already in use (call it before the "
                "first blocking call)");
   for (i = 0; i < nloop_hooks; i++)
@@ -181,6 +196,7 @@ void eh_switch_backend(lua_State *L, eh_hub *h, unsigned flags) {
                  "or other watchers are armed)");
   loop = ev_loop_new(flags);
   if (loop == NULL) luaL_error(L, "use_hub: libev cannot create that loop");
+  stop_lingering_timers(L, h);
   stop_lasting_watchers(h);
   ev_loop_destroy(h->loop);
   h->loop = loop;

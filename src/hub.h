@@ -92,7 +92,7 @@ struct eh_thread {
   unsigned char cancelled;   /* EH_UV_CANCEL holds a value */
   unsigned char cancel_once; /* ...which is a kill: delivered once */
   unsigned char lazy_timer;  /* timer left armed, unref'd, by an ended park */
-  double deadline;        /* ev_now() when the current park times out */
+  double extra;           /* seconds the park's deadline is past its timer's */
 };
 
 struct eh_hub {
@@ -129,6 +129,7 @@ void eh_park_timer_arm(eh_hub *h, eh_thread *t, double timeout);
 void eh_park_timer_release(eh_hub *h, eh_thread *t);
 void eh_park_timer_stop(eh_hub *h, eh_thread *t);
 int eh_park_timer_pending(const eh_thread *t);
+double eh_park_timer_left(eh_thread *t);
 void eh_set_cancel(lua_State *L, eh_thread *t, int idx, const void *owner);
 void eh_clear_cancel(lua_State *L, eh_thread *t, const void *owner);
 void eh_wake(eh_thread *t, int reason);

@@ -163,7 +163,7 @@ static int l_wait_counts(lua_State *L) {
   lua_pushnil(L);
   while (lua_next(L, -2)) {
     eh_thread *t = eh_tothread(L, -1);
-    if (t && ev_is_active(&t->timer)) timers++;
+    if (t && eh_park_timer_pending(t)) timers++;
     if (t && t->state == EH_PARKED && t->what_fd >= 0) fds++;
     lua_pop(L, 1);
   }

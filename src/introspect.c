@@ -45,8 +45,7 @@ static void push_info(lua_State *L, eh_thread *t, int ud, double now) {
     lua_setfield(L, -2, "fd");
   }
   if (eh_park_timer_pending(t)) {  /* park timeout or spawn_after delay */
-    lua_pushnumber(L, t->state == EH_PARKED ? t->deadline - ev_now(t->hub->loop)
-                                            : ev_timer_remaining(t->hub->loop, &t->timer));
+    lua_pushnumber(L, eh_park_timer_left(t));
     lua_setfield(L, -2, "timer");
   }
   lua_pushnumber(L, now - t->born);
