@@ -204,6 +204,7 @@ describe("core.http_format", function()
     assert.has_error(function() core.http_format(1000, {}, "") end)
     assert.matches("^HTTP/1.1 299 Odd\tbut fine\r\n", (core.http_format("299 Odd\tbut fine", {}, "")))
     assert.matches("^HTTP/1.1 200 OK\r\n", (core.http_format(200.0, {}, "")))
+    assert.matches("^HTTP/1.1 404 Not Found\r\n", (core.http_format("404", {}, "")))
   end)
 
   it("knows its reason phrases and formats dates", function()

@@ -3,11 +3,13 @@
 local httpd = require "eventlet.httpd"
 local httpc = require "eventlet.httpc"
 
+-- Handlers of both kinds, made from fn(req): one that takes res answers
+-- inside its protected call, one that does not (server.lean) after it.
+local KINDS = {lean = function(fn) return function(req) return fn(req) end end,
+               full = function(fn) return function(req, _) return fn(req) end end}
+
 describe("httpd handler results", function()
-  -- Handlers of both kinds: one that takes res answers inside its protected
-  -- call, one that does not is answered after it (connection.lua).
-  for kind, wrap in pairs({lean = function(fn) return function(req) return fn(req) end end,
-                           full = function(fn) return function(req, _) return fn(req) end end}) do
+  for kind, wrap in pairs(KINDS) do
     it("answers 500 for a status or header that cannot be sent, and keeps serving (" .. kind .. ")",
        function()
       local results = {
@@ -42,6 +44,49 @@ describe("httpd handler results", function()
       assert.matches("error handling GET /split", logged[5])
       assert.matches("invalid status 200.5", logged[6])
       srv:stop{grace = 1}
+    end)
+  end
+end)
+
+describe("httpd when the send of an answer fails part way", function()
+  -- A handler leaves a Timeout armed and returns a body larger than the
+  -- socket buffers to a client that does not read yet: the Timeout fires
+  -- in the middle of the send.  Part of the response is out, so the
+  -- connection must end without a 500 after it, the error be logged, the
+  -- posthooks run -- and the server serve on.
+  local H = require "spec.helpers.httpd"
+  local eventlet = require "eventlet"
+  local BIG = string.rep("x", 8 * 1024 * 1024)
+  for kind, wrap in pairs(KINDS) do
+    it("ends the connection, logs the error and runs posthooks (" .. kind .. ")", function()
+      local logged, hooks = {}, 0
+      local handler = wrap(function(req)
+        if req.path == "/big" then
+          req:on_finish(function() hooks = hooks + 1 end)
+          eventlet.Timeout(0.05)   -- left armed: it fires while the body goes out
+          return 200, {}, BIG
+        end
+        return 200, {}, "small"
+      end)
+      local opts = {error_log = function(line) logged[#logged + 1] = line end}
+      H.with_server(handler, opts, function(srv, port)
+        assert.equal(kind == "lean", srv.lean)
+        local c = H.connect(port)
+        assert(c:send("GET /big HTTP/1.1\r\nHost: x\r\n\r\n"))
+        eventlet.sleep(0.3)        -- not reading: the server's send parks, the Timeout fires
+        local raw, err, partial = c:receive("*a")
+        c:close()
+        raw = raw or partial
+        assert.is_nil(err)         -- a close, not a timeout of ours: the connection ended
+        assert.matches("^HTTP/1.1 200 OK\r\n", raw)
+        assert.is_nil(raw:find("HTTP/1.1 500", 1, true))
+        assert.is_true(#raw < #BIG, "the whole body went out: the test proved nothing")
+        assert.equal(1, hooks)
+        assert.equal(1, #logged)
+        assert.matches("error handling GET /big: .*[Tt]imeout", logged[1])
+        local resp = H.parse(H.exchange(port, "GET /small HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"))
+        assert.equal("small", resp.body)
+      end)
     end)
   end
 end)

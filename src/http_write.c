@@ -242,8 +242,9 @@ bad:
   return 0;
 }
 
-/* Format the head of a response into b: status line, the headers at
- * hidx, then what the server owes.  bodylen < 0: no length known.
+/* Format the head of a response into b: status line (a bare "404" gets
+ * its standard reason, as 404 does), the headers at hidx, then what the
+ * server owes.  bodylen < 0: no length known.
  * Returns the EH_HW_HAS_* / EH_HW_USER_CLOSE bits of the caller's headers
  * (and EH_HW_CLOSES when the connection is to end after it);
  * b->err is set when the status or the headers were invalid. */
@@ -253,7 +254,7 @@ int eh_http_build_head(lua_State *L, eh_headbuf *b, int status_idx, int hidx,
   int seen, code = eh_http_status_code(L, status_idx, &b->err);
   size_t n;
   if (code == 0) return 0;
-  if (lua_type(L, status_idx) == LUA_TSTRING) {
+  if (lua_type(L, status_idx) == LUA_TSTRING && lua_rawlen(L, status_idx) > 3) {
     hb_puts(b, "HTTP/1.1 ");
     hb_puts(b, lua_tostring(L, status_idx));
     hb_add(b, "\r\n", 2);

@@ -93,10 +93,13 @@ local function answer(conn, res, status, headers, body)
   if type(body) ~= "string" or res.headers_sent or next(res.headers) ~= nil then
     return send_result(res, status, headers, body)
   end
-  res.finished = true
+  res.finished, res.headers_sent, res.status = true, true, status  -- before the send: one that
+  -- raises while writing (a Timeout) may have sent a part, so no 500 may follow it
   local n, seen = http_reply(conn.sock, conn.parser, status, headers, body, must_close(conn))
-  if n == false then error(seen, 0) end   -- the status or a header cannot go out: nothing did
-  res.headers_sent, res.status = true, status
+  if n == false then      -- the status or a header cannot go out: nothing did
+    res.finished, res.headers_sent = false, false
+    error(seen, 0)
+  end
   if not n or seen & SEEN_CLOSES ~= 0 then conn.closing = true end
   res.bytes = n or 0
 end
@@ -149,11 +152,12 @@ end
 --- handle() for a handler that takes no res (server.lean, never with an
 -- access log): no response object is made unless the handler asks for
 -- one through req -- conn.res holds the request until then (request.lua)
--- -- and a string body goes out in one C call after the protected call,
--- not inside it: http_reply returns false, reason for what it cannot
--- send, the handler's error as in respond().  The handler runs a call
--- frame lower on the connection's stack, which at 1,000 connections is
--- out of cache (docs/httpd.md).
+-- -- and a string body goes out in one C call after the handler's
+-- protected call, in a protected call of its own (http_reply returns
+-- false, reason for what it cannot send: the handler's error, as in
+-- respond()).  So the handler runs a call frame lower on the connection's
+-- stack, which at 1,000 connections is out of cache, and the send reuses
+-- the frames the handler's call just warmed (docs/httpd.md).
 local function handle_lean(server, conn, req)
   conn.res = req
   local ok, status, headers, body = xpcall(server.call, on_error, req)
@@ -165,8 +169,12 @@ local function handle_lean(server, conn, req)
     status = false
   else
     conn.res = false   -- answered: req:write() from another thread meanwhile is refused
-    bytes, seen = http_reply(conn.sock, conn.parser, status, headers, body, must_close(conn))
-    if bytes == false then
+    local sent
+    sent, bytes, seen = pcall(http_reply, conn.sock, conn.parser, status, headers, body,
+                              must_close(conn))
+    if not sent then              -- raised while writing (a Timeout, a kill): some may be out,
+      ok, err, bytes = false, bytes, 0   -- so no 500 after it (headers_sent): the connection ends
+    elseif bytes == false then    -- nothing sent: the handler's error, a 500
       ok, err, status = false, seen, false
     elseif not bytes or seen & SEEN_CLOSES ~= 0 then
       conn.closing = true
