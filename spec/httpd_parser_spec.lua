@@ -25,6 +25,20 @@ describe("core.http_parse_request", function()
                  "X-Empty", ""}, req.headers_raw)
   end)
 
+  it("tells path from raw_path for every shape of target", function()
+    -- {target, path, query, absolute_uri}: a plain path is both at once
+    for _, case in ipairs({{"/", "/"}, {"/plain/path", "/plain/path"}, {"/a%2Fb", "/a/b"},
+                           {"/p?", "/p", ""}, {"/p?q=1", "/p", "q=1"}, {"/p#frag", "/p"},
+                           {"/p%", "/p%"}, {"http://h/x", "/x", nil, "http://h/x"},
+                           {"https://h", "/", nil, "https://h"}, {"*", "*"}}) do
+      local req = assert(parse("OPTIONS " .. case[1] .. " HTTP/1.1\r\nHost: h\r\n\r\n"))
+      assert.equal(case[1], req.raw_path)
+      assert.equal(case[2], req.path, case[1])
+      assert.equal(case[3], req.query, case[1])
+      assert.equal(case[4], req.absolute_uri, case[1])
+    end
+  end)
+
   it("decodes chunked bodies, ignoring extensions and trailers", function()
     local text = "POST /p HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
                  .. "3;ext=1\r\nabc\r\n2\r\nde\r\n0\r\nX-Trailer: t\r\n\r\nGET"

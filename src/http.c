@@ -379,22 +379,26 @@ static int push_decoded(lua_State *L, const char *s, size_t n) {
   return 1;
 }
 
-/* Set path (decoded), raw_path and query from the request target. */
+/* Set path (decoded), raw_path and query from the request target.  A
+ * target that is a plain path (no query, no escapes: most are) gives path
+ * and raw_path one string. */
 static int set_target(lua_State *L, eh_http *h, int msg) {
   const char *u = h->url, *q, *hash, *path = u;
   size_t n = h->url_len, plen;
-  int k = h->keys_idx;
+  int k = h->keys_idx, raw;
   if (u == NULL) return fail(h, 400, "missing request target");
   for (plen = 0; plen < n; plen++)   /* lenient llhttp takes TAB and FF */
     if ((unsigned char)u[plen] <= ' ' || u[plen] == 0x7f)
       return fail(h, 400, "invalid byte in request target");
-  push_key(L, k, EH_HTTP_K_RAW_PATH);
   lua_pushlstring(L, u, n);
+  raw = lua_gettop(L);
+  push_key(L, k, EH_HTTP_K_RAW_PATH);
+  lua_pushvalue(L, raw);
   lua_rawset(L, msg);
   if (n > 7 && (strncmp(u, "http://", 7) == 0 || strncmp(u, "https://", 8) == 0)) {
     const char *slash = (const char *)memchr(u + 8, '/', n - 8);
     push_key(L, k, EH_HTTP_K_ABSOLUTE_URI);
-    lua_pushlstring(L, u, n);
+    lua_pushvalue(L, raw);
     lua_rawset(L, msg);
     path = slash ? slash : "/";
     n = slash ? n - (size_t)(slash - u) : 1;
@@ -404,13 +408,17 @@ static int set_target(lua_State *L, eh_http *h, int msg) {
   q = (const char *)memchr(path, '?', n);
   plen = q ? (size_t)(q - path) : n;
   push_key(L, k, EH_HTTP_K_PATH);
-  if (!push_decoded(L, path, plen)) return fail(h, 400, "NUL byte in request path");
+  if (path == u && plen == h->url_len && memchr(path, '%', plen) == NULL)
+    lua_pushvalue(L, raw);
+  else if (!push_decoded(L, path, plen))
+    return fail(h, 400, "NUL byte in request path");
   lua_rawset(L, msg);
   if (q) {
     push_key(L, k, EH_HTTP_K_QUERY);
     lua_pushlstring(L, q + 1, n - plen - 1);
     lua_rawset(L, msg);
   }
+  lua_pop(L, 1);   /* the target */
   return EH_HTTP_DONE;
 }
 

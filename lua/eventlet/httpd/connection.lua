@@ -180,8 +180,12 @@ local function handle_lean(server, conn, req)
       conn.closing = true
     end
   end
-  local res = false
-  if not ok or rawget(req, "posthooks") then res = response_after(conn, req, status, bytes or 0) end
+  local hooks = rawget(req, "posthooks")
+  if ok and not hooks and not req.has_body then   -- the common case: all done
+    conn.res = false
+    return
+  end
+  local res = (not ok or hooks) and response_after(conn, req, status, bytes or 0)
   after(server, conn, req, res, ok, err)
   conn.res = false
 end
@@ -203,9 +207,9 @@ end
 -- thread.
 local function loop(server, conn, sock, resumed)
   local wait = resumed and server.idle_timeout or server.header_timeout
+  local parser, peer = conn.parser, conn.peer   -- (as the connection's: equip() and below)
   while not conn.closing and not server.stopping do
-    local req, status, reason = http_read_head(conn.parser, sock, wait, server.header_timeout, nil, true,
-                                               conn.peer)
+    local req, status, reason = http_read_head(parser, sock, wait, server.header_timeout, nil, true, peer)
     if not req then
       if status == "idle" then return "doze", reason end
       if type(status) == "number" then reject(server, conn, status, reason) end
@@ -219,13 +223,16 @@ local function loop(server, conn, sock, resumed)
       req._continue = true
       if req.has_body then conn.continue_pending = true end
     end
-    if not conn.peer then   -- the first request: fields of its own (see below)
+    if not peer then   -- the first request: fields of its own (see below)
       req.remote_addr, req.remote_port, req.scheme, req._conn = conn.remote_addr, conn.remote_port,
                                                                  server.scheme, conn
     end
     if server.lean then handle_lean(server, conn, req) else handle(server, conn, req) end
     wait = server.idle_timeout
-    if not conn.peer and not conn.closing then conn.peer = peer_of(server, conn) end
+    if not peer and not conn.closing then
+      peer = peer_of(server, conn)
+      conn.peer = peer
+    end
   end
 end
 
