@@ -532,6 +532,17 @@ static int well_formed_version(const char *buf, size_t len) {
          isdigit((unsigned char)v[7]);
 }
 
+/* msg[key] = on, msg the table on top, key one of the interned field
+ * names (no C string to look up: lua_setfield's costs a strcmp).
+ * [-0, +0, m] */
+static void set_flag(lua_State *L, int key, int on) {
+  eh_http_push_keys(L);                  /* msg keys */
+  lua_rawgeti(L, -1, key);               /* msg keys key */
+  lua_pushboolean(L, on);
+  lua_rawset(L, -4);                     /* msg keys */
+  lua_pop(L, 1);
+}
+
 /* Hash slots for the headers of the head just scanned: one a header line
  * (the start line is not one), at most 64 -- repeats of a name join into
  * one key, so a flood of them must not size the table. */
@@ -637,8 +648,7 @@ int eh_http_head(lua_State *L, eh_http *h, const char *buf, size_t len, size_t *
     return EH_HTTP_DONE;
   }
   if (has_body(h)) {
-    lua_pushboolean(L, 1);
-    lua_setfield(L, -2, "has_body");
+    set_flag(L, EH_HTTP_K_HAS_BODY, 1);
     h->phase = EH_HTTP_PHASE_BODY;
     h->body_seen = 0;
     return EH_HTTP_DONE;
@@ -647,12 +657,8 @@ int eh_http_head(lua_State *L, eh_http *h, const char *buf, size_t len, size_t *
     lua_pop(L, 1);
     return EH_HTTP_ERROR;
   }
-  lua_pushboolean(L, 0);      /* said, so a server's check stays in the table */
-  lua_setfield(L, -2, "has_body");
-  if (h->phase == EH_HTTP_PHASE_UPGRADED) {
-    lua_pushboolean(L, 1);
-    lua_setfield(L, -2, "upgrade");
-  }
+  set_flag(L, EH_HTTP_K_HAS_BODY, 0);   /* said, so a server's check stays in the table */
+  if (h->phase == EH_HTTP_PHASE_UPGRADED) set_flag(L, EH_HTTP_K_UPGRADE, 1);
   return EH_HTTP_DONE;
 }
 
