@@ -35,6 +35,25 @@ describe("a park timeout after an earlier park of the thread ended early", funct
     assert.is_true(took >= 0.04 and took < 2, "timed out after " .. took .. " s, not 0.05")
   end)
 
+  it("is its own when the lingering timer is overdue: it is replaced, not extended", function()
+    -- The thread runs past its lingering 0.05 s timer without yielding, so
+    -- the timer is overdue, not yet run, when the next park starts.
+    local ev1, ev2 = eventlet.Event(), eventlet.Event()
+    local t = eventlet.spawn(function()
+      assert.equal("early", ev1:wait(0.05))
+      local spin = core.time() + 0.5
+      while core.time() < spin do end
+      local t0 = core.time()
+      local got = ev2:wait(0.2)
+      return got, core.time() - t0
+    end)
+    eventlet.sleep(0)
+    ev1:send("early")
+    local got, took = t:wait()
+    assert.is_nil(got)
+    assert.is_true(took >= 0.19 and took < 0.4, "timed out after " .. took .. " s, not 0.2")
+  end)
+
   it("does not fire on a later park without a timeout", function()
     local first, second = eventlet.Event(), eventlet.Event()
     local t = eventlet.spawn(function()

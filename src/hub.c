@@ -27,8 +27,9 @@ static char hub_key;  /* the hub in the registry, under this address */
 /* The value a park yields when it crosses a user coroutine. */
 void *eh_sentinel(void) { return &sentinel_key; }
 
-/* A monotonic clock in seconds, cheap enough to read every round. */
-static double monotonic(void) {
+/* A monotonic clock in seconds, cheap enough to read every round (libev's
+ * timers run on the same clock). */
+double eh_monotonic(void) {
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
   return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
@@ -134,7 +135,7 @@ eh_hub *eh_openhub(lua_State *L) {
   h->main->co = h->main->top = h->L;
   lua_setfield(L, LUA_REGISTRYINDEX, "eventlet.main");
   h->current = h->main;
-  h->last_poll = monotonic();
+  h->last_poll = eh_monotonic();
   return h;
 }
 
@@ -201,7 +202,7 @@ void eh_switch_backend(lua_State *L, eh_hub *h, unsigned flags) {
   ev_loop_destroy(h->loop);
   h->loop = loop;
   for (i = 0; i < nloop_hooks; i++) loop_hooks[i](h, EH_LOOP_START);
-  h->last_poll = monotonic();
+  h->last_poll = eh_monotonic();
 }
 
 /* The green thread running now (main when none is). */
@@ -365,7 +366,7 @@ static void poll_nowait(lua_State *L, eh_hub *h) {
   h->loop_L = L;
   h->active = ev_run(h->loop, EVRUN_NOWAIT);
   h->loop_L = saved;
-  h->last_poll = monotonic();
+  h->last_poll = eh_monotonic();
 }
 
 /* Block in libev until something happens (returns at once when nothing
@@ -375,7 +376,7 @@ static void poll_block(lua_State *L, eh_hub *h) {
   h->loop_L = L;
   h->active = ev_run(h->loop, EVRUN_ONCE);
   h->loop_L = saved;
-  h->last_poll = monotonic();
+  h->last_poll = eh_monotonic();
 }
 
 /* Run the loop until `until` is woken, or (until == NULL) until nothing
@@ -388,7 +389,7 @@ static int run_loop(lua_State *L, eh_hub *h, eh_thread *until) {
     if (h->head) {
       run_round(L, h, until);
       if (until && until->state != EH_PARKED) break;
-      if (h->head && monotonic() - h->last_poll >= EH_POLL_INTERVAL)
+      if (h->head && eh_monotonic() - h->last_poll >= EH_POLL_INTERVAL)
         poll_nowait(L, h);
       continue;
     }

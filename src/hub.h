@@ -92,7 +92,8 @@ struct eh_thread {
   unsigned char cancelled;   /* EH_UV_CANCEL holds a value */
   unsigned char cancel_once; /* ...which is a kill: delivered once */
   unsigned char lazy_timer;  /* timer left armed, unref'd, by an ended park */
-  double extra;           /* seconds the park's deadline is past its timer's */
+  double deadline;        /* eh_monotonic() when the park times out, if past
+                             its kept timer's expiry (parktimer.c); else 0 */
 };
 
 struct eh_hub {
@@ -124,6 +125,7 @@ eh_hub *eh_gethub(lua_State *L);
 eh_hub *eh_openhub(lua_State *L);
 eh_thread *eh_current(eh_hub *h);
 void eh_enqueue(eh_hub *h, eh_thread *t);
+double eh_monotonic(void);
 void eh_inittimer(eh_thread *t);   /* parktimer.c */
 void eh_park_timer_arm(eh_hub *h, eh_thread *t, double timeout);
 void eh_park_timer_release(eh_hub *h, eh_thread *t);

@@ -7,21 +7,22 @@
  * out of cache.  So the timer is lazy (as nginx's timers with
  * NGX_TIMER_LAZY_DELAY): a wake leaves it armed but unref'd -- it keeps
  * no loop alive and counts as no watcher -- and the next park keeps it
- * when it fires no later than the new timeout, noting how much later the
- * park's deadline is (t->extra: all on libev's monotonic clock, so a step
- * of the wall clock moves no deadline).  A timer that fires with extra
- * time left re-arms itself for it; one that fires with no park waiting on
- * it only squares libev's count.  The hub counts lingering timers
- * (use_hub() stops them before it replaces the loop).
+ * when it is still to fire and fires no later than the new timeout, noting
+ * the park's own deadline when that is later (t->deadline, on the
+ * monotonic clock libev's timers use: a step of the wall clock moves
+ * nothing).  A timer that fires before its park's deadline re-arms itself
+ * for the rest; one that fires with no park waiting on it only squares
+ * libev's count.  The hub counts lingering timers (use_hub() stops them
+ * before it replaces the loop).
  */
 #include "hub.h"
 
 #define DEADLINE_SLACK 1e-6   /* seconds: a timer this close is on time */
 
 /* The park timer ran out: start a thread spawned with spawn_after, or
- * wake a parked thread whose deadline has come (re-arming for the extra
- * time when it came early); a lingering timer only squares the count
- * (libev's stop of it counted once more than our unref). */
+ * wake a parked thread whose deadline has come (re-arming for the rest
+ * when it came early); a lingering timer only squares the count (libev's
+ * stop of it counted once more than our unref). */
 static void park_timer_cb(struct ev_loop *loop, ev_timer *w, int revents) {
   eh_thread *t = (eh_thread *)w->data;
   (void)revents;
@@ -35,11 +36,14 @@ static void park_timer_cb(struct ev_loop *loop, ev_timer *w, int revents) {
     eh_enqueue(t->hub, t);
     return;
   }
-  if (t->state == EH_PARKED && t->extra > DEADLINE_SLACK) {
-    ev_timer_set(w, t->extra, 0.);
-    ev_timer_start(loop, w);
-    t->extra = 0;
-    return;
+  if (t->state == EH_PARKED && t->deadline > 0) {
+    double left = t->deadline - eh_monotonic();
+    t->deadline = 0;   /* the timer, re-armed, fires at the deadline itself */
+    if (left > DEADLINE_SLACK) {
+      ev_timer_set(w, left, 0.);
+      ev_timer_start(loop, w);
+      return;
+    }
   }
   eh_wake(t, EH_WAKE_TIMEOUT);
 }
@@ -49,20 +53,21 @@ void eh_inittimer(eh_thread *t) {
   ev_init(&t->timer, park_timer_cb);
   t->timer.data = t;
   t->lazy_timer = 0;
-  t->extra = 0;
+  t->deadline = 0;
 }
 
-/* Bound the park now starting to timeout seconds: keep a lingering timer
- * that fires no later than that, else (re)arm it. */
+/* Bound the park now starting (the loop's time just updated) to timeout
+ * seconds: keep a lingering timer still to fire no later than that,
+ * else (re)arm it. */
 void eh_park_timer_arm(eh_hub *h, eh_thread *t, double timeout) {
-  t->extra = 0;
+  t->deadline = 0;
   if (t->lazy_timer) {
-    double fires = ev_timer_remaining(h->loop, &t->timer);
+    double fires = ev_timer_remaining(h->loop, &t->timer);  /* < 0: overdue */
     t->lazy_timer = 0;
     h->lingering--;
     ev_ref(h->loop);   /* owed to a park again */
-    if (fires <= timeout) {
-      t->extra = timeout - fires;
+    if (fires > 0 && fires <= timeout) {
+      if (timeout - fires > DEADLINE_SLACK) t->deadline = eh_monotonic() + timeout;
       return;
     }
     ev_timer_stop(h->loop, &t->timer);
@@ -98,5 +103,6 @@ int eh_park_timer_pending(const eh_thread *t) {
 
 /* Seconds until the pending wait of t times out. */
 double eh_park_timer_left(eh_thread *t) {
-  return ev_timer_remaining(t->hub->loop, &t->timer) + t->extra;
+  if (t->state == EH_PARKED && t->deadline > 0) return t->deadline - eh_monotonic();
+  return ev_timer_remaining(t->hub->loop, &t->timer);
 }
