@@ -37,7 +37,9 @@ static void park_timer_cb(struct ev_loop *loop, ev_timer *w, int revents) {
     return;
   }
   if (t->state == EH_PARKED && t->deadline > 0) {
-    double left = t->deadline - eh_monotonic();
+    double left;
+    ev_now_update(loop);   /* the timer counts from the loop's time: make it now */
+    left = t->deadline - eh_monotonic();
     t->deadline = 0;   /* the timer, re-armed, fires at the deadline itself */
     if (left > DEADLINE_SLACK) {
       ev_timer_set(w, left, 0.);
