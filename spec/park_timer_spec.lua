@@ -7,15 +7,17 @@ local core = require "eventlet.core"
 local child = require "child_support"
 
 -- In a new thread: a wait of `first` seconds ended at once by a send, then
--- one of `second` seconds that nothing ends.  Returns what the second got
--- and how long it took.
-local function second_wait(first, second)
+-- between() if given, then a wait of `second` seconds that nothing ends.
+-- Returns what the second got and how long it took (wall time: the loop's
+-- may be stale after between()).
+local function second_wait(first, second, between)
   local ev1, ev2 = eventlet.Event(), eventlet.Event()
   local t = eventlet.spawn(function()
     assert.equal("early", ev1:wait(first))   -- woken at once: its timer lingers
-    local t0 = core.now()
+    if between then between() end
+    local t0 = core.time()
     local got = ev2:wait(second)
-    return got, core.now() - t0
+    return got, core.time() - t0
   end)
   eventlet.sleep(0)
   ev1:send("early")
@@ -38,18 +40,10 @@ describe("a park timeout after an earlier park of the thread ended early", funct
   it("is its own when the lingering timer is overdue: it is replaced, not extended", function()
     -- The thread runs past its lingering 0.05 s timer without yielding, so
     -- the timer is overdue, not yet run, when the next park starts.
-    local ev1, ev2 = eventlet.Event(), eventlet.Event()
-    local t = eventlet.spawn(function()
-      assert.equal("early", ev1:wait(0.05))
+    local got, took = second_wait(0.05, 0.2, function()
       local spin = core.time() + 0.5
       while core.time() < spin do end
-      local t0 = core.time()
-      local got = ev2:wait(0.2)
-      return got, core.time() - t0
     end)
-    eventlet.sleep(0)
-    ev1:send("early")
-    local got, took = t:wait()
     assert.is_nil(got)
     assert.is_true(took >= 0.19 and took < 0.4, "timed out after " .. took .. " s, not 0.2")
   end)

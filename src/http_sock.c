@@ -371,8 +371,7 @@ static const char *push_status_error(lua_State *L, const char *who, int idx) {
 /* The status code of the status at idx (eh_http_status_code), raising
  * when it is not one. */
 static int check_status_code(lua_State *L, int idx) {
-  const char *err = NULL;
-  int code = eh_http_status_code(L, idx, &err);
+  int code = eh_http_status_code(L, idx);
   if (code == 0) return luaL_error(L, "%s", push_status_error(L, "httpd", idx));
   return code;
 }
@@ -401,8 +400,7 @@ static int l_http_reply(lua_State *L) {
   eh_http *h = (eh_http *)eh_checkudata(L, 2, eh_gethub(L)->parser_mt, EH_HTTP_MT);
   size_t blen;
   const char *body = luaL_checklstring(L, 5, &blen);
-  const char *err = NULL;
-  int code = eh_http_status_code(L, 3, &err);
+  int code = eh_http_status_code(L, 3);
   lua_settop(L, 6);
   if (code == 0) {
     lua_pushboolean(L, 0);

@@ -219,8 +219,8 @@ static int add_headers(lua_State *L, eh_headbuf *b, int idx) {
 
 /* The status code of the status at idx -- an integer from 100 to 999, or
  * a status line's tail ("404 Not Found": three digits, then a reason of
- * tabs and visible bytes) -- or 0 with *err saying why it cannot go out. */
-int eh_http_status_code(lua_State *L, int idx, const char **err) {
+ * tabs and visible bytes) -- or 0 when it cannot go out. */
+int eh_http_status_code(lua_State *L, int idx) {
   size_t n, i;
   const char *s;
   if (lua_type(L, idx) == LUA_TSTRING) {
@@ -238,7 +238,6 @@ int eh_http_status_code(lua_State *L, int idx, const char **err) {
     if (exact && code >= 100 && code <= 999) return (int)code;
   }
 bad:
-  *err = "invalid status (not 100 to 999, nor \"NNN Reason\")";
   return 0;
 }
 
@@ -251,9 +250,12 @@ bad:
 int eh_http_build_head(lua_State *L, eh_headbuf *b, int status_idx, int hidx,
                        long long bodylen, int flags, double now) {
   char line[64];
-  int seen, code = eh_http_status_code(L, status_idx, &b->err);
+  int seen, code = eh_http_status_code(L, status_idx);
   size_t n;
-  if (code == 0) return 0;
+  if (code == 0) {
+    b->err = "invalid status (not 100 to 999, nor \"NNN Reason\")";
+    return 0;
+  }
   if (lua_type(L, status_idx) == LUA_TSTRING && lua_rawlen(L, status_idx) > 3) {
     hb_puts(b, "HTTP/1.1 ");
     hb_puts(b, lua_tostring(L, status_idx));

@@ -37,7 +37,7 @@ void eh_headbuf_init(eh_headbuf *b);
 void eh_headbuf_free(eh_headbuf *b);
 const char *eh_http_reason(int status);
 void eh_http_format_date(time_t t, char out[30]);
-int eh_http_status_code(lua_State *L, int idx, const char **err);
+int eh_http_status_code(lua_State *L, int idx);
 int eh_http_build_head(lua_State *L, eh_headbuf *b, int status_idx, int hidx,
                        long long bodylen, int flags, double now);
 

@@ -162,19 +162,12 @@ static void stop_lasting_watchers(eh_hub *h) {
   for (i = 0; i < nloop_hooks; i++) loop_hooks[i](h, EH_LOOP_STOP);
 }
 
-/* Stop the park timers that ended parks left armed (parktimer.c): the
- * live threads' and main's, which the loop being replaced holds. */
-static void stop_lingering_timers(lua_State *L, eh_hub *h) {
-  if (h->lingering == 0) return;
+/* Stop the park timers that ended parks left armed (parktimer.c) in the
+ * loop being replaced: only main's and the running thread's can be, as
+ * eh_switch_backend refuses while any other thread lives. */
+static void stop_lingering_timers(eh_hub *h) {
   if (h->main->lazy_timer) eh_park_timer_stop(h, h->main);
-  lua_rawgeti(L, LUA_REGISTRYINDEX, h->live_ref);
-  lua_pushnil(L);
-  while (lua_next(L, -2)) {
-    eh_thread *t = eh_tothread(L, -1);
-    if (t && t->lazy_timer) eh_park_timer_stop(h, t);
-    lua_pop(L, 1);
-  }
-  lua_pop(L, 1);
+  if (h->current->lazy_timer) eh_park_timer_stop(h, h->current);
 }
 
 /* Replace the hub's loop by a new one on another backend.  Only before
@@ -197,7 +190,7 @@ void eh_switch_backend(lua_State *L, eh_hub *h, unsigned flags) {
                  "or other watchers are armed)");
   loop = ev_loop_new(flags);
   if (loop == NULL) luaL_error(L, "use_hub: libev cannot create that loop");
-  stop_lingering_timers(L, h);
+  stop_lingering_timers(h);
   stop_lasting_watchers(h);
   ev_loop_destroy(h->loop);
   h->loop = loop;
