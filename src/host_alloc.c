@@ -18,6 +18,13 @@
  * size that holds it, so the block has at least its class's size,
  * whoever allocated it, and serves any request of its class.
  *
+ * 4 MiB holds what one collection frees while 1,000 keep-alive
+ * connections are busy (the heap swings between ~2.5 and ~5 MB there);
+ * with 1 MiB the rest of a sweep went back to glibc's bins and the next
+ * requests' tables came from them again: 4-5 cache misses and ~700
+ * instructions a request (bench/httpd/misses.sh).  Idle connections'
+ * memory did not change (docs/operations.md).
+ *
  * Every block still comes from malloc and, past the cache, goes back to
  * free: the cache only delays free.  Under AddressSanitizer, and under
  * valgrind (EVENTLET_VALGRIND, as scripts/check.sh sets it), there is no
@@ -33,7 +40,7 @@
 
 #define CACHE_MAX   520                    /* largest request served (class 32) */
 #define CLASSES     32
-#define CACHE_BYTES ((size_t)1 << 20)      /* most memory held at once */
+#define CACHE_BYTES ((size_t)4 << 20)      /* most memory held at once */
 
 /* A free block in a list: its first word links to the next. */
 typedef struct block { struct block *next; } block;
