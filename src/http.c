@@ -451,6 +451,16 @@ int eh_http_reply_flags(const eh_http *h, int code, int close) {
   return f | (base & EH_HW_NOBODY);
 }
 
+/* Whether the message just headed carries a body to read. */
+static int has_body(eh_http *h) {
+  llhttp_t *p = &h->p;
+  if (h->skip_body) return 0;
+  if (p->flags & F_CHUNKED) return 1;
+  if (p->flags & F_CONTENT_LENGTH) return p->content_length > 0;
+  if (p->type == HTTP_RESPONSE) return llhttp_message_needs_eof(p);
+  return 0;
+}
+
 /* Fill the message fields llhttp learnt from the head. */
 static int set_fields(lua_State *L, eh_http *h, int msg) {
   llhttp_t *p = &h->p;
@@ -500,17 +510,10 @@ static int set_fields(lua_State *L, eh_http *h, int msg) {
     lua_pushboolean(L, 1);
     lua_rawset(L, msg);
   }
+  push_key(L, k, EH_HTTP_K_HAS_BODY);   /* false said too: a server's check stays in the table */
+  lua_pushboolean(L, has_body(h));
+  lua_rawset(L, msg);
   return EH_HTTP_DONE;
-}
-
-/* Whether the message just headed carries a body to read. */
-static int has_body(eh_http *h) {
-  llhttp_t *p = &h->p;
-  if (h->skip_body) return 0;
-  if (p->flags & F_CHUNKED) return 1;
-  if (p->flags & F_CONTENT_LENGTH) return p->content_length > 0;
-  if (p->type == HTTP_RESPONSE) return llhttp_message_needs_eof(p);
-  return 0;
 }
 
 /* Translate an llhttp error into status 400 with its reason. */
@@ -532,13 +535,13 @@ static int well_formed_version(const char *buf, size_t len) {
          isdigit((unsigned char)v[7]);
 }
 
-/* msg[key] = on, msg the table on top, key one of the interned field
- * names (no C string to look up: lua_setfield's costs a strcmp).
- * [-0, +0, m] */
-static void set_flag(lua_State *L, int key, int on) {
+/* msg.upgrade = true, msg the table on top: the message turned out to
+ * switch protocols only when llhttp finished it (CONNECT, 101).  Through
+ * the interned key: lua_setfield's C string costs a strcmp.  [-0, +0, m] */
+static void set_upgraded(lua_State *L) {
   eh_http_push_keys(L);                  /* msg keys */
-  lua_rawgeti(L, -1, key);               /* msg keys key */
-  lua_pushboolean(L, on);
+  lua_rawgeti(L, -1, EH_HTTP_K_UPGRADE); /* msg keys key */
+  lua_pushboolean(L, 1);
   lua_rawset(L, -4);                     /* msg keys */
   lua_pop(L, 1);
 }
@@ -648,7 +651,6 @@ int eh_http_head(lua_State *L, eh_http *h, const char *buf, size_t len, size_t *
     return EH_HTTP_DONE;
   }
   if (has_body(h)) {
-    set_flag(L, EH_HTTP_K_HAS_BODY, 1);
     h->phase = EH_HTTP_PHASE_BODY;
     h->body_seen = 0;
     return EH_HTTP_DONE;
@@ -657,8 +659,7 @@ int eh_http_head(lua_State *L, eh_http *h, const char *buf, size_t len, size_t *
     lua_pop(L, 1);
     return EH_HTTP_ERROR;
   }
-  set_flag(L, EH_HTTP_K_HAS_BODY, 0);   /* said, so a server's check stays in the table */
-  if (h->phase == EH_HTTP_PHASE_UPGRADED) set_flag(L, EH_HTTP_K_UPGRADE, 1);
+  if (h->phase == EH_HTTP_PHASE_UPGRADED) set_upgraded(L);
   return EH_HTTP_DONE;
 }
 
