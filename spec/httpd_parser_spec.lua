@@ -25,6 +25,28 @@ describe("core.http_parse_request", function()
                  "X-Empty", ""}, req.headers_raw)
   end)
 
+  it("stores every header name lowercase, common ones and their near misses alike", function()
+    -- Common names come interned from a list (http.c: header_names); the
+    -- near misses share a common name's length and first letter.
+    local names = {"Host", "AGE", "Date", "hosx", "Agx", "Sec-Fetch-Dest", "sec-fetch-MODE",
+                   "Sec-Fetch-Site", "Sec-Fetch-User", "Sec-Fetch-Xxxx", "Content-Length",
+                   "Content-Lengtx", "X-Forwarded-For", "x-forwarded-FOX", "Accept-Language",
+                   "UPGRADE-INSECURE-REQUESTS", "Upgrade-Insecure-Requestz", "If-None-Match",
+                   "X-Real-IP", "Set-Cookie", "Cookie"}
+    local lines = {"POST / HTTP/1.1"}
+    for i, name in ipairs(names) do
+      lines[#lines + 1] = name .. ": " .. (name == "Content-Length" and "0" or "v" .. i)
+    end
+    local req = assert(parse(table.concat(lines, "\r\n") .. "\r\n\r\n"))
+    local stored = {}
+    for name, value in pairs(req.headers) do stored[name] = value end
+    local expected = {}
+    for i, name in ipairs(names) do
+      expected[name:lower()] = name == "Content-Length" and "0" or "v" .. i
+    end
+    assert.same(expected, stored)
+  end)
+
   it("tells path from raw_path for every shape of target", function()
     -- {target, path, query, absolute_uri}: a plain path is both at once
     for _, case in ipairs({{"/", "/"}, {"/plain/path", "/plain/path"}, {"/a%2Fb", "/a/b"},

@@ -48,16 +48,61 @@ static const char *const key_names[EH_HTTP_K_COUNT] = {
   "headers", "has_body"};
 static const char keys_key = 0;   /* its address keys the registry entry */
 
+/* Header names most requests and responses carry, lowercase and by
+ * length, interned in the keys table with the field names: storing one
+ * costs a table read instead of lowercasing and hashing the name. */
+static const char *const header_names[] = {
+  "age", "date", "etag", "host", "vary", "range", "accept", "cookie", "expect",
+  "origin", "pragma", "server", "expires", "referer", "upgrade", "location",
+  "x-real-ip", "connection", "keep-alive", "set-cookie", "user-agent",
+  "content-type", "accept-ranges", "authorization", "cache-control", "if-none-match",
+  "last-modified", "content-length", "sec-fetch-dest", "sec-fetch-mode",
+  "sec-fetch-site", "sec-fetch-user", "accept-encoding", "accept-language",
+  "x-forwarded-for", "content-encoding", "x-forwarded-host", "x-forwarded-proto",
+  "if-modified-since", "transfer-encoding", "upgrade-insecure-requests"};
+#define HEADER_NAMES ((int)(sizeof header_names / sizeof header_names[0]))
+#define LONGEST_NAME 25    /* upgrade-insecure-requests */
+
+/* Where the names of each length start in header_names (one past the
+ * last name for lengths with none: an empty run). */
+static unsigned char names_from[LONGEST_NAME + 2];
+
+/* Fill names_from (the same every time: any state may do it first). */
+static void index_header_names(void) {
+  int n, i = 0;
+  for (n = 0; n <= LONGEST_NAME + 1; n++) {
+    while (i < HEADER_NAMES && strlen(header_names[i]) < (size_t)n) i++;
+    names_from[n] = (unsigned char)i;
+  }
+}
+
+/* header_names' index of the header name s[0..n) in any case, or -1. */
+static int known_header(const char *s, size_t n) {
+  int i, end;
+  unsigned char first;
+  if (n == 0 || n > LONGEST_NAME) return -1;
+  first = (unsigned char)tolower((unsigned char)s[0]);
+  for (i = names_from[n], end = names_from[n + 1]; i < end; i++)
+    if ((unsigned char)header_names[i][0] == first && strncasecmp(s, header_names[i], n) == 0)
+      return i;
+  return -1;
+}
+
 /* Push the table of interned field names (and cached metatables),
  * creating it on first use in this state.  [-0, +1, m] */
 void eh_http_push_keys(lua_State *L) {
   int i;
   if (lua_rawgetp(L, LUA_REGISTRYINDEX, &keys_key) == LUA_TTABLE) return;
   lua_pop(L, 1);
-  lua_createtable(L, EH_HTTP_K_COUNT + 2, 0);
+  lua_createtable(L, EH_HTTP_K_HEADER_NAMES + HEADER_NAMES, 0);
   for (i = 1; i < EH_HTTP_K_COUNT; i++) {
     lua_pushstring(L, key_names[i]);
     lua_rawseti(L, -2, i);
+  }
+  index_header_names();
+  for (i = 0; i < HEADER_NAMES; i++) {
+    lua_pushstring(L, header_names[i]);
+    lua_rawseti(L, -2, EH_HTTP_K_HEADER_NAMES + i);
   }
   luaL_getmetatable(L, EH_HTTP_HEADERS_MT);
   lua_rawseti(L, -2, EH_HTTP_K_HEADERS_MT);
@@ -226,6 +271,14 @@ static void push_lower(lua_State *L, const char *s, size_t n) {
   else luaL_pushresultsize(&b, n);
 }
 
+/* Push the lowercase name of the header field just read: interned
+ * already when it is a common one. */
+static void push_name(lua_State *L, eh_http *h) {
+  int i = known_header(h->field, h->field_len);
+  if (i >= 0) lua_rawgeti(L, h->keys_idx, EH_HTTP_K_HEADER_NAMES + i);
+  else push_lower(L, h->field, h->field_len);
+}
+
 /* Store a complete field: raw pair appended, value set or joined
  * (", " per RFC 9110; "; " for Cookie) under the lowercase name. */
 static int on_header_value_complete(llhttp_t *p) {
@@ -250,7 +303,7 @@ static int on_header_value_complete(llhttp_t *p) {
     lua_pushvalue(L, -1);
     lua_rawseti(L, h->raw_idx, ++h->nraw);
   }
-  push_lower(L, h->field, h->field_len);                  /* value key */
+  push_name(L, h);                                        /* value key */
   lua_pushvalue(L, -1);
   if (lua_rawget(L, h->headers_idx) == LUA_TSTRING) {     /* value key old */
     int cookie = h->field_len == 6 && strncasecmp(h->field, "cookie", 6) == 0;

@@ -44,7 +44,8 @@ enum {
   EH_HTTP_K_COUNT,
   EH_HTTP_K_HEADERS_MT = EH_HTTP_K_COUNT,
   EH_HTTP_K_V10, EH_HTTP_K_V11,       /* "1.0", "1.1" */
-  EH_HTTP_K_METHODS                   /* + llhttp method number: its name */
+  EH_HTTP_K_METHODS,                  /* + llhttp method number: its name */
+  EH_HTTP_K_HEADER_NAMES = EH_HTTP_K_METHODS + 64   /* + i: header_names[i] (http.c) */
 };
 
 /* What a parser accepts; defaults are in http.c (eh_http_default_limits). */
