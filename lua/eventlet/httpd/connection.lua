@@ -220,7 +220,6 @@ local function loop(server, conn, sock, resumed)
       if str_lower(expect) ~= "100-continue" then
         return reject(server, conn, 417, "unsupported expectation: " .. expect)
       end
-      req._continue = true
       if req.has_body then conn.continue_pending = true end
     end
     if not peer then   -- the first request: fields of its own (see below)
