@@ -242,7 +242,9 @@ end)
 
 -- Churn through small blocks of every size class the host's allocator
 -- keeps (tables, strings, closures; grown, shrunk, collected), checking
--- that what survives is intact.  Prints "ok" and the blocks it made.
+-- that what survives is intact.  Prints "ok" and the blocks it made.  The
+-- 6,000 live tables make the collector free more than the cache's 4 MiB
+-- at a time, so blocks also go past the full cache back to free().
 local CHURN = [[
   local live, made = {}, 0
   for round = 1, 60 do
@@ -252,10 +254,10 @@ local CHURN = [[
       for j = 1, n do t[j] = j * round end
       t.s = string.rep(string.char(65 + i % 26), (i * 13) % 600 + 1)
       t.f = function() return n end
-      live[(round * 400 + i) % 1500 + 1] = t
+      live[(round * 400 + i) % 6000 + 1] = t
       made = made + 1
     end
-    for k = 1, 1500, 3 do
+    for k = 1, 6000, 3 do
       local t = live[k]
       if t then for j = #t, 1, -1 do t[j] = nil end end
     end

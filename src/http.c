@@ -83,7 +83,8 @@ static int known_header(const char *s, size_t n) {
   if (n == 0 || n > LONGEST_NAME) return -1;
   first = (unsigned char)tolower((unsigned char)s[0]);
   for (i = names_from[n], end = names_from[n + 1]; i < end; i++)
-    if ((unsigned char)header_names[i][0] == first && strncasecmp(s, header_names[i], n) == 0)
+    if ((unsigned char)header_names[i][0] == first && strncasecmp(s, header_names[i], n) == 0 &&
+        header_names[i][n] == '\0')   /* (a name out of length order misses, never mis-keys) */
       return i;
   return -1;
 }
