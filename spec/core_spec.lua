@@ -22,6 +22,27 @@ describe("green threads", function()
     assert.same({"a1", "b1", "a2", "b2", "a3", "b3"}, order)
   end)
 
+  it("woken by sockets in one poll run in the order the sockets became ready", function()
+    -- libev runs one poll's watchers last-reported first; the hub puts
+    -- them back in the kernel's order (FIFO per connection under load).
+    -- Dormant sockets' new threads keep that order too.
+    local order, socks = {}, {}
+    for i = 1, 8 do
+      local a, b = core.socketpair()
+      socks[i] = {a, b}
+      if i % 2 == 1 then
+        eventlet.spawn(function() b:recv(1); order[#order + 1] = i end)
+      else
+        b:dormant(5, function() order[#order + 1] = i end)
+      end
+    end
+    eventlet.sleep(0.01)   -- the readers park; a poll hands every socket to the kernel
+    for i = 1, 8 do assert(socks[i][1]:send("x")) end   -- ready 1..8, no yield between
+    eventlet.sleep(0.05)
+    assert.same({1, 2, 3, 4, 5, 6, 7, 8}, order)
+    for _, pair in ipairs(socks) do pair[1]:close(); pair[2]:close() end
+  end)
+
   it("return every result through wait, and keep them", function()
     local gt = eventlet.spawn(function(x, y) return x + y, "two", nil end, 1, 2)
     local n = select("#", gt:wait())

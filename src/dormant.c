@@ -39,7 +39,7 @@ void eh_sock_wake_dormant(eh_sock *s, const char *why) {
   for (i = 1; i <= n; i++) lua_rawgeti(L, -i, i);
   lua_pushstring(L, why);
   eh_spawn(L, h, n);                       /* table gt */
-  eh_enqueue(h, eh_tothread(L, -1));
+  eh_enqueue_polled(h, eh_tothread(L, -1));
   lua_pop(L, 2);
 }
 

@@ -101,6 +101,9 @@ struct eh_hub {
   lua_State *L;            /* the main state */
   lua_State *loop_L;       /* state driving the loop now (for callbacks) */
   eh_thread *head, *tail;  /* run queue */
+  eh_thread *polled, *polled_tail;   /* woken by I/O in the poll under way,
+                                        newest first (hub.c: enqueue_polled) */
+  int polling;             /* nesting depth of ev_run calls under way */
   eh_thread *current;      /* running green thread, or main */
   eh_thread *main;         /* pseudo-thread for non-hub callers */
   ev_tstamp last_poll;     /* when the loop last polled for I/O */
@@ -125,6 +128,7 @@ eh_hub *eh_gethub(lua_State *L);
 eh_hub *eh_openhub(lua_State *L);
 eh_thread *eh_current(eh_hub *h);
 void eh_enqueue(eh_hub *h, eh_thread *t);
+void eh_enqueue_polled(eh_hub *h, eh_thread *t);
 double eh_monotonic(void);
 void eh_inittimer(eh_thread *t);   /* parktimer.c */
 void eh_park_timer_arm(eh_hub *h, eh_thread *t, double timeout);
@@ -135,6 +139,7 @@ double eh_park_timer_left(eh_thread *t);
 void eh_set_cancel(lua_State *L, eh_thread *t, int idx, const void *owner);
 void eh_clear_cancel(lua_State *L, eh_thread *t, const void *owner);
 void eh_wake(eh_thread *t, int reason);
+void eh_wake_polled(eh_thread *t);
 int eh_unpark(lua_State *from, eh_thread *t, int nvalues);
 int eh_park(lua_State *L, double timeout, const char *what, int fd,
             lua_KContext ctx, lua_KFunction k);

@@ -139,7 +139,7 @@ void eh_sock_disarm_reader(eh_sock *s) {
 static void reader_cb(struct ev_loop *loop, ev_io *w, int revents) {
   eh_sock *s = (eh_sock *)w->data;
   (void)revents;
-  if (s->reader) eh_wake(s->reader, EH_WAKE_IO);
+  if (s->reader) eh_wake_polled(s->reader);
   else if (s->dormant) eh_sock_wake_dormant(s, "readable");
   else stop_watcher(loop, w, &s->ridle);
 }
@@ -148,7 +148,7 @@ static void reader_cb(struct ev_loop *loop, ev_io *w, int revents) {
 static void writer_cb(struct ev_loop *loop, ev_io *w, int revents) {
   eh_sock *s = (eh_sock *)w->data;
   (void)revents;
-  if (s->writer) eh_wake(s->writer, EH_WAKE_IO);
+  if (s->writer) eh_wake_polled(s->writer);
   else stop_watcher(loop, w, &s->widle);
 }
 
