@@ -26,25 +26,47 @@ describe("green threads", function()
     -- libev runs one poll's watchers last-reported first; the hub puts
     -- them back in the order the backend reported them: readiness with
     -- epoll, the order the sockets were watched with poll -- here both
-    -- 1..8.  select(2) reports a set, which libev scans from the highest
+    -- 1..9.  select(2) reports a set, which libev scans from the highest
     -- fd down: no order of readiness to keep there.  Dormant sockets' new
     -- threads keep the order too.
+    -- Every third waits in core.trampoline on the fd instead of a read.
     local order, socks = {}, {}
-    for i = 1, 8 do
+    for i = 1, 9 do
       local a, b = core.socketpair()
       socks[i] = {a, b}
-      if i % 2 == 1 then
+      if i % 3 == 1 then
         eventlet.spawn(function() b:recv(1); order[#order + 1] = i end)
         eventlet.sleep(0)   -- it parks: its socket is watched before the next one
-      else
+      elseif i % 3 == 2 then
         b:dormant(5, function() order[#order + 1] = i end)
+      else
+        eventlet.spawn(function() core.trampoline(b:getfd(), "r", 5); order[#order + 1] = i end)
+        eventlet.sleep(0)
       end
     end
     eventlet.sleep(0.01)   -- a poll hands every socket to the kernel
-    for i = 1, 8 do assert(socks[i][1]:send("x")) end   -- ready 1..8, no yield between
+    for i = 1, 9 do assert(socks[i][1]:send("x")) end   -- ready 1..9, no yield between
     eventlet.sleep(0.05)
-    if core.backend() == "select" then table.sort(order) end   -- all eight, in any order
-    assert.same({1, 2, 3, 4, 5, 6, 7, 8}, order)
+    if core.backend() == "select" then table.sort(order) end   -- all nine, in any order
+    assert.same({1, 2, 3, 4, 5, 6, 7, 8, 9}, order)
+    for _, pair in ipairs(socks) do pair[1]:close(); pair[2]:close() end
+  end)
+
+  it("woken by timeouts in one poll run in expiry order, dormant sockets' too", function()
+    local order, socks = {}, {}
+    for i = 1, 6 do
+      if i % 2 == 1 then
+        eventlet.spawn(function() eventlet.sleep(0.01 * i); order[#order + 1] = i end)
+      else
+        local a, b = core.socketpair()
+        socks[#socks + 1] = {a, b}
+        b:dormant(0.01 * i, function(why) order[#order + 1] = i .. why end)
+      end
+    end
+    eventlet.sleep(0)                                  -- the sleepers park
+    local t = os.clock() while os.clock() - t < 0.1 do end   -- all six expire meanwhile
+    eventlet.sleep(0.05)
+    assert.same({1, "2timeout", 3, "4timeout", 5, "6timeout"}, order)
     for _, pair in ipairs(socks) do pair[1]:close(); pair[2]:close() end
   end)
 

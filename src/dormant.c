@@ -25,10 +25,11 @@ static void leave(lua_State *L, eh_sock *s) {
   s->dref = LUA_NOREF;
 }
 
-/* Wake a dormant socket: fn(args..., why) in a new green thread.  Runs
- * from libev callbacks and from close, on the state driving the loop (or
- * the main state). */
-void eh_sock_wake_dormant(eh_sock *s, const char *why) {
+/* Wake a dormant socket: fn(args..., why) in a new green thread, queued
+ * as an I/O watcher's wake-up (eh_enqueue_polled) when polled is set: the
+ * socket's readiness, not its timeout or close.  Runs from libev callbacks
+ * and from close, on the state driving the loop (or the main state). */
+void eh_sock_wake_dormant(eh_sock *s, const char *why, int polled) {
   eh_hub *h = s->hub;
   lua_State *L = h->loop_L ? h->loop_L : h->L;
   int n, i;
@@ -39,7 +40,8 @@ void eh_sock_wake_dormant(eh_sock *s, const char *why) {
   for (i = 1; i <= n; i++) lua_rawgeti(L, -i, i);
   lua_pushstring(L, why);
   eh_spawn(L, h, n);                       /* table gt */
-  eh_enqueue_polled(h, eh_tothread(L, -1));
+  if (polled) eh_enqueue_polled(h, eh_tothread(L, -1));
+  else eh_enqueue(h, eh_tothread(L, -1));
   lua_pop(L, 2);
 }
 
@@ -53,7 +55,7 @@ void eh_sock_drop_dormant(lua_State *L, eh_sock *s) {
 /* The dormant socket's timeout passed. */
 static void timer_cb(struct ev_loop *loop, ev_timer *w, int revents) {
   (void)loop; (void)revents;
-  eh_sock_wake_dormant((eh_sock *)w->data, "timeout");
+  eh_sock_wake_dormant((eh_sock *)w->data, "timeout", 0);
 }
 
 /* sock:dormant([timeout], fn, ...): until the socket is readable (or

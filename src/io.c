@@ -18,7 +18,7 @@ static void fdwait_cb(struct ev_loop *loop, ev_io *w, int revents) {
   eh_fdwait *fw = (eh_fdwait *)w;
   (void)loop;
   fw->revents = revents;
-  eh_wake(fw->thread, EH_WAKE_IO);
+  eh_wake_polled(fw->thread);
 }
 
 /* Continuation: stop the watcher, then report readiness or the timeout.

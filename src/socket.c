@@ -140,7 +140,7 @@ static void reader_cb(struct ev_loop *loop, ev_io *w, int revents) {
   eh_sock *s = (eh_sock *)w->data;
   (void)revents;
   if (s->reader) eh_wake_polled(s->reader);
-  else if (s->dormant) eh_sock_wake_dormant(s, "readable");
+  else if (s->dormant) eh_sock_wake_dormant(s, "readable", 1);
   else stop_watcher(loop, w, &s->ridle);
 }
 
@@ -265,7 +265,7 @@ void eh_sock_idle(eh_sock *s) {
 void eh_sock_close(eh_sock *s) {
   struct ev_loop *loop = s->hub->loop;
   if (s->fd < 0) return;
-  eh_sock_wake_dormant(s, "closed");
+  eh_sock_wake_dormant(s, "closed", 0);
   stop_watcher(loop, &s->rio, &s->ridle);
   stop_watcher(loop, &s->wio, &s->widle);
   if (s->ops->close) s->ops->close(s);

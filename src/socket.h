@@ -124,7 +124,7 @@ void eh_sock_arm(eh_sock *s, int slot, int events);
 void eh_sock_disarm_reader(eh_sock *s);
 
 /* dormant.c */
-void eh_sock_wake_dormant(eh_sock *s, const char *why);
+void eh_sock_wake_dormant(eh_sock *s, const char *why, int polled);
 void eh_sock_drop_dormant(lua_State *L, eh_sock *s);
 extern const luaL_Reg eh_dormant_methods[];
 
