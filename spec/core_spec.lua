@@ -27,9 +27,8 @@ describe("green threads", function()
     -- them back in the order the backend reported them: readiness with
     -- epoll, the order the sockets were watched with poll -- here both
     -- 1..9.  select(2) reports a set, which libev scans from the highest
-    -- fd down: no order of readiness to keep there.  Dormant sockets' new
-    -- threads keep the order too.
-    -- Every third waits in core.trampoline on the fd instead of a read.
+    -- fd down: no order of readiness to keep there.  Readers, dormant
+    -- sockets' new threads and core.trampoline waits take turns here.
     local order, socks = {}, {}
     for i = 1, 9 do
       local a, b = core.socketpair()
