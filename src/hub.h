@@ -114,7 +114,6 @@ struct eh_hub {
   int parked;              /* of which parked */
   int depth;               /* nesting depth of hub loops */
   int active;              /* active libev watchers at the last poll */
-  int lingering;           /* park timers left armed, unref'd (parktimer.c) */
   int print_errors;        /* print errors that end a green thread */
   int live_ref;            /* registry table anchoring live threads */
   int onerror_ref;         /* Lua function reporting thread errors */

@@ -12,8 +12,8 @@
  * monotonic clock libev's timers use: a step of the wall clock moves
  * nothing).  A timer that fires before its park's deadline re-arms itself
  * for the rest; one that fires with no park waiting on it only squares
- * libev's count.  The hub counts lingering timers (use_hub() stops them
- * before it replaces the loop).
+ * libev's count.  use_hub() stops lingering timers before it replaces
+ * the loop.
  */
 #include "hub.h"
 
@@ -28,7 +28,6 @@ static void park_timer_cb(struct ev_loop *loop, ev_timer *w, int revents) {
   (void)revents;
   if (t->lazy_timer) {
     t->lazy_timer = 0;
-    t->hub->lingering--;
     ev_ref(loop);
     return;
   }
@@ -66,7 +65,6 @@ void eh_park_timer_arm(eh_hub *h, eh_thread *t, double timeout) {
   if (t->lazy_timer) {
     double fires = ev_timer_remaining(h->loop, &t->timer);  /* < 0: overdue */
     t->lazy_timer = 0;
-    h->lingering--;
     ev_ref(h->loop);   /* owed to a park again */
     if (fires > 0 && fires <= timeout) {
       if (timeout - fires > DEADLINE_SLACK) t->deadline = eh_monotonic() + timeout;
@@ -82,7 +80,6 @@ void eh_park_timer_arm(eh_hub *h, eh_thread *t, double timeout) {
 void eh_park_timer_release(eh_hub *h, eh_thread *t) {
   if (!ev_is_active(&t->timer) || t->lazy_timer) return;
   t->lazy_timer = 1;
-  h->lingering++;
   ev_unref(h->loop);
 }
 
@@ -91,7 +88,6 @@ void eh_park_timer_release(eh_hub *h, eh_thread *t) {
 void eh_park_timer_stop(eh_hub *h, eh_thread *t) {
   if (t->lazy_timer) {
     t->lazy_timer = 0;
-    h->lingering--;
     ev_ref(h->loop);   /* as libev's stop will unref */
   }
   ev_timer_stop(h->loop, &t->timer);
