@@ -4,7 +4,8 @@
 # ("Hello, World!\n", text/plain): nginx `return 200` (the practical
 # limit), nginx + lua (content_by_lua, 1 worker), Python eventlet.wsgi,
 # gevent.pywsgi, lua-http and copas (both under lua5.1, the Lua Debian
-# packages them for).  Servers are pinned to core 0, wrk to core 1; keep-alive
+# packages them for); for Connection: close also nginx + lua listening
+# `deferred` (TCP_DEFER_ACCEPT, which our server sets by default).  Servers are pinned to core 0, wrk to core 1; keep-alive
 # at 10, 100 and 1000 connections and Connection: close at 100.  Then the
 # RSS one idle keep-alive connection costs, at 10,000 connections.  Rows:
 # time per request (1/throughput) against every peer, p99 latency, and the
@@ -41,10 +42,11 @@ wait_port() {
   return 1
 }
 
-# nginx_conf NAME CONTENT [LOAD]: write an nginx config, print its path.
+# nginx_conf NAME CONTENT [LOAD [LISTEN]]: write an nginx config, print its
+# path; LISTEN adds parameters to the listen directive ("deferred").
 nginx_conf() {
   d="$DIR/$1"; mkdir -p "$d"
-  sed -e "s|@DIR@|$d|g" -e "s|@PORT@|$PORT|g" -e "s|@CONTENT@|$2|" -e "s|@LOAD@|${3:-}|" \
+  sed -e "s|@DIR@|$d|g" -e "s|@PORT@|$PORT${4:+ $4}|g" -e "s|@CONTENT@|$2|" -e "s|@LOAD@|${3:-}|" \
     bench/httpd/nginx.conf.in >"$d/nginx.conf"
   echo "$d/nginx.conf"
 }
@@ -138,9 +140,14 @@ launch ours "$BENCH_HOST" examples/hello.lua "127.0.0.1:$PORT"
 mods=/usr/lib/nginx/modules
 if command -v nginx >/dev/null; then
   launch nginx nginx -c "$(nginx_conf static 'default_type text/plain; return 200 "Hello, World!\\n";')"
-  [ -f $mods/ngx_http_lua_module.so ] && launch nginxlua nginx -c "$(nginx_conf lua \
-    'default_type text/plain; content_by_lua_block { ngx.print("Hello, World!\\n") }' \
-    "load_module $mods/ndk_http_module.so; load_module $mods/ngx_http_lua_module.so;")"
+  if [ -f $mods/ngx_http_lua_module.so ]; then
+    lua_content='default_type text/plain; content_by_lua_block { ngx.print("Hello, World!\\n") }'
+    lua_load="load_module $mods/ndk_http_module.so; load_module $mods/ngx_http_lua_module.so;"
+    launch nginxlua nginx -c "$(nginx_conf lua "$lua_content" "$lua_load")"
+    # nginx + lua with TCP_DEFER_ACCEPT, as our server listens by default
+    # (defer_accept): for Connection: close only, where it matters.
+    launch nginxluad nginx -c "$(nginx_conf lua-deferred "$lua_content" "$lua_load" deferred)"
+  fi
 fi
 for p in eventlet gevent; do
   bench_have_py "$p" && launch "$p" "$BENCH_PY" bench/httpd/peer.py "$p" "$PORT"
@@ -161,7 +168,8 @@ for s in ka10 ka100 ka1000 close100; do
     for name in $names; do
       PORT=$1; shift
       spid=${spids%% *}; spids=${spids#* }
-      case $r:$name in 1:*|*:ours|*:nginx|*:nginxlua) ;; *) continue ;; esac
+      case $s:$name in ka*:nginxluad) continue ;; esac
+      case $r:$name in 1:*|*:ours|*:nginx|*:nginxlua|*:nginxluad) ;; *) continue ;; esac
       case $s in
         close100) wrk_run "$name-$s" 100 "$spid" close ;;
         *) wrk_run "$name-$s" "${s#ka}" "$spid" ;;
@@ -200,5 +208,10 @@ for s in ka10 ka100 ka1000 close100; do
   bench_row "httpd hello, $what (server CPU/request)" "$(bench_get "ours-$s" cpu)" "nginx + lua" \
     "$(bench_get "nginxlua-$s" cpu)" ns within
 done
+what="Connection: close c=100"
+bench_row "httpd hello, $what (time/request)" "$(bench_get ours-close100 ns)" "nginx + lua, deferred" \
+  "$(bench_get nginxluad-close100 ns)" ns within
+bench_row "httpd hello, $what (server CPU/request)" "$(bench_get ours-close100 cpu)" \
+  "nginx + lua, deferred" "$(bench_get nginxluad-close100 cpu)" ns within
 bench_limit "httpd RSS per idle keep-alive connection ($idle)" "$(bench_get ours-idle bytes)" B 4096 \
   "nginx: $(bench_fmt "$(bench_get nginx-idle bytes)" B)"

@@ -295,7 +295,24 @@ static const struct { const char *name; int level, opt; } options[] = {
   {"rcvbuf", SOL_SOCKET, SO_RCVBUF},
   {"ipv6-v6only", IPPROTO_IPV6, IPV6_V6ONLY},
   {"linger", SOL_SOCKET, SO_LINGER},
+#ifdef TCP_DEFER_ACCEPT
+  {"tcp-defer-accept", IPPROTO_TCP, TCP_DEFER_ACCEPT},
+#else
+  {"tcp-defer-accept", -1, -1},              /* Linux only: ENOPROTOOPT */
+#endif
   {NULL, 0, 0}};
+
+/* Whether option i takes and gives a count (bytes, seconds), not a flag. */
+static int counted(int i) {
+  return options[i].level == SOL_SOCKET ? options[i].opt == SO_SNDBUF || options[i].opt == SO_RCVBUF
+                                        : strcmp(options[i].name, "tcp-defer-accept") == 0;
+}
+
+/* A name this system does not have: nil, err as a failed call gives. */
+static int unsupported(lua_State *L) {
+  errno = ENOPROTOOPT;
+  return push_result(L, -1);
+}
 
 /* Index of the option named at idx (raises on an unknown name). */
 static int find_option(lua_State *L, int idx) {
@@ -312,6 +329,7 @@ static int find_option(lua_State *L, int idx) {
 static int l_setoption(lua_State *L) {
   eh_sock *s = check_open(L);
   int i = find_option(L, 2);
+  if (options[i].level < 0) return unsupported(L);
   if (options[i].opt == SO_LINGER && options[i].level == SOL_SOCKET) {
     struct linger lg = {0, 0};
     if (lua_istable(L, 3)) {
@@ -336,6 +354,7 @@ static int l_getoption(lua_State *L) {
   int i = find_option(L, 2);
   int v = 0;
   socklen_t vl = sizeof v;
+  if (options[i].level < 0) return unsupported(L);
   if (options[i].opt == SO_LINGER && options[i].level == SOL_SOCKET) {
     struct linger lg;
     socklen_t ll = sizeof lg;
@@ -349,7 +368,7 @@ static int l_getoption(lua_State *L) {
   }
   if (getsockopt(s->fd, options[i].level, options[i].opt, &v, &vl) < 0)
     return push_result(L, -1);
-  if (options[i].opt == SO_SNDBUF || options[i].opt == SO_RCVBUF) lua_pushinteger(L, v);
+  if (counted(i)) lua_pushinteger(L, v);
   else lua_pushboolean(L, v != 0);
   return 1;
 }

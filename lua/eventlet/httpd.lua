@@ -54,6 +54,7 @@ _M.defaults = {
   debug = false,                -- tracebacks in 500 bodies
   headers_raw = false,          -- req.headers_raw: the header pairs as sent
   keepalive = true,             -- false: Connection: close on every response
+  defer_accept = 1,             -- TCP_DEFER_ACCEPT seconds (Linux; false: off)
 }
 
 local EMFILE = {["too many open files"] = true, ["Too many open files"] = true}
@@ -76,6 +77,15 @@ local function listener(sock_or_addr, opts)
     return require("eventlet.tls").wrap_ssl(sock, opts.tls)
   end
   return sock
+end
+
+--- Let the kernel hand the listener a TCP connection only once its
+-- first bytes have come (or `seconds` have passed): a new connection is
+-- then read at once, instead of read in vain, watched and read again --
+-- three system calls and a park a connection (docs/httpd.md).  Where the
+-- system or the socket (a Unix one) has no such option, nothing changes.
+local function defer_accept(sock, seconds)
+  if seconds then sock:setoption("tcp-defer-accept", seconds) end
 end
 
 --- Whether a handler can never see a second argument -- function(req),
@@ -123,6 +133,7 @@ function _M.server(sock_or_addr, handler, opts)
   if (opts.workers or 0) > 0 and type(sock_or_addr) ~= "userdata" then opts.reuseport = true end
   local sock, err = listener(sock_or_addr, opts)
   if not sock then return nil, err end
+  defer_accept(sock, self.defer_accept)
   self.sock = sock
   self.scheme = opts.scheme or (core.http_is_tls(sock) and "https" or "http")
   self.conns, self.nconns = {}, 0
