@@ -174,6 +174,7 @@ static int fail(eh_http *h, int status, const char *reason) {
 static void reset_message(eh_http *h) {
   h->scanned = h->line_start = h->nlines = 0;
   h->hosts = 0;
+  h->expect = 0;
   h->body_seen = 0;
   h->phase = EH_HTTP_PHASE_HEAD;
 }
@@ -280,6 +281,13 @@ static void push_name(lua_State *L, eh_http *h) {
   else push_lower(L, h->field, h->field_len);
 }
 
+/* Note an Expect field of vlen bytes: "100-continue" (any case) alone is
+ * the one expectation a server can meet (RFC 9110 10.1.1). */
+static void note_expect(eh_http *h, size_t vlen) {
+  int only_continue = h->expect == 0 && vlen == 12 && strncasecmp(h->value, "100-continue", 12) == 0;
+  h->expect = only_continue ? 1 : 2;
+}
+
 /* Store a complete field: raw pair appended, value set or joined
  * (", " per RFC 9110; "; " for Cookie) under the lowercase name. */
 static int on_header_value_complete(llhttp_t *p) {
@@ -297,6 +305,8 @@ static int on_header_value_complete(llhttp_t *p) {
     return -1;
   }
   while (vlen > 0 && (h->value[vlen - 1] == ' ' || h->value[vlen - 1] == '\t')) vlen--;
+  if (p->type == HTTP_REQUEST && h->field_len == 6 && strncasecmp(h->field, "expect", 6) == 0)
+    note_expect(h, vlen);
   lua_pushlstring(L, h->value ? h->value : "", vlen);
   if (h->raw_idx) {
     lua_pushlstring(L, h->field, h->field_len);
@@ -505,9 +515,22 @@ int eh_http_reply_flags(const eh_http *h, int code, int close) {
   return f | (base & EH_HW_NOBODY);
 }
 
+static int has_body(const eh_http *h);
+
+/* What the request just headed expects of the server: 100 (send "100
+ * Continue" before reading its body), 417 (an expectation it cannot meet)
+ * or 0 -- also for HTTP/1.0, whose expectations are ignored, and for
+ * 100-continue without a body to wait for. */
+int eh_http_expectation(const eh_http *h) {
+  if (h->expect == 0 || h->p.type != HTTP_REQUEST || h->p.http_major != 1 || h->p.http_minor != 1)
+    return 0;
+  if (h->expect == 2) return 417;
+  return has_body(h) ? 100 : 0;
+}
+
 /* Whether the message just headed carries a body to read. */
-static int has_body(eh_http *h) {
-  llhttp_t *p = &h->p;
+static int has_body(const eh_http *h) {
+  const llhttp_t *p = &h->p;
   if (h->skip_body) return 0;
   if (p->flags & F_CHUNKED) return 1;
   if (p->flags & F_CONTENT_LENGTH) return p->content_length > 0;

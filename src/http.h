@@ -70,6 +70,7 @@ typedef struct eh_http {
   size_t scanned, line_start;
   size_t nlines;
   int hosts;               /* Host fields in a request head */
+  int expect;              /* its Expect: 0 none, 1 "100-continue" alone, 2 other */
   /* spans of the head being parsed (all inside one buffer) */
   const char *url, *field, *value;
   size_t url_len, field_len, value_len;
@@ -103,6 +104,7 @@ void eh_http_restart(eh_http *h);
 void eh_http_push_keys(lua_State *L);
 int eh_http_head(lua_State *L, eh_http *h, const char *buf, size_t len, size_t *used);
 int eh_http_reply_flags(const eh_http *h, int code, int close);
+int eh_http_expectation(const eh_http *h);
 int eh_http_body(lua_State *L, eh_http *h, const char *buf, size_t len, size_t *used);
 int eh_http_pusherror(lua_State *L, eh_http *h);
 void eh_open_http(lua_State *L);

@@ -88,10 +88,13 @@ static int head_step(lua_State *L, eh_http *h, eh_sock *s) {
     if (len > 0) {
       r = eh_http_head(L, h, p, len, &used);
       if (r == EH_HTTP_DONE) {
+        int expect = eh_http_expectation(h);
         eh_sock_consume(s, used);
         restore_timeout(h, s);
         set_message_mt(L);
-        return 1;
+        if (expect == 0) return 1;
+        lua_pushinteger(L, expect);
+        return 2;
       }
       if (r == EH_HTTP_ERROR) {
         restore_timeout(h, s);
@@ -158,12 +161,14 @@ static int head_k(lua_State *L, int status, lua_KContext ctx) {
 }
 
 /* http_read_head(parser, sock[, idle[, header_timeout[, skip_body[, doze[, mt]]]]])
- * -> msg | nil, status, reason (malformed, over a limit: answer it) | nil,
+ * -> msg[, expect] | nil, status, reason (malformed, over a limit: answer it) | nil,
  * err ("closed", "timeout", ...: nothing of a request arrived) | nil,
  * "idle", left (doze: nothing arrived for a while; left seconds of idle
  * time remain, nil for no limit).  idle bounds the wait for the first
  * byte, header_timeout the whole head once it has begun (slowloris); both
- * in seconds, nil for none.  skip_body: a response parser reads the
+ * in seconds, nil for none.  expect, for a request with an Expect field:
+ * 100 (send "100 Continue" before reading the body) or 417 (one it cannot
+ * meet: answer that; eh_http_expectation).  skip_body: a response parser reads the
  * answer to a HEAD.  mt: the message's metatable, in place of the
  * parser's.  [-0, +(1|2|3), e] */
 static int l_http_read_head(lua_State *L) {

@@ -21,7 +21,6 @@ local ipairs = ipairs
 local error = error
 local next = next
 local rawget = rawget
-local str_lower = string.lower
 local res_reset, must_close = Response.reset, Response.must_close
 
 local _M = {}
@@ -215,12 +214,11 @@ local function loop(server, conn, sock, resumed)
       if type(status) == "number" then reject(server, conn, status, reason) end
       return
     end
-    local expect = rawget(req.headers, "expect")
-    if expect and req.version == "1.1" then  -- HTTP/1.0 expectations are ignored
-      if str_lower(expect) ~= "100-continue" then
-        return reject(server, conn, 417, "unsupported expectation: " .. expect)
+    if status then   -- Expect (HTTP/1.1): 100-continue before a body, or 417
+      if status == 417 then
+        return reject(server, conn, 417, "unsupported expectation: " .. rawget(req.headers, "expect"))
       end
-      if req.has_body then conn.continue_pending = true end
+      conn.continue_pending = true
     end
     if not peer then   -- the first request: fields of its own (see below)
       req.remote_addr, req.remote_port, req.scheme, req._conn = conn.remote_addr, conn.remote_port,
