@@ -252,15 +252,20 @@ describe("core.http_format", function()
 end)
 
 describe("core.http_read_head/http_read_body on a socket", function()
-  it("read responses (the client's side): length, chunked, HEAD, close-delimited", function()
+  -- A socket pair with bytes already sent to a (from b), and a parser of kind.
+  local function fed(kind, bytes)
     local a, b = core.socketpair()
     a:settimeout(5)
     b:settimeout(5)
-    local p = core.http_parser("response")
-    assert(b:send("HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\nabc"
+    assert(b:send(bytes))
+    return a, b, core.http_parser(kind)
+  end
+
+  it("read responses (the client's side): length, chunked, HEAD, close-delimited", function()
+    local a, b, p = fed("response", "HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\nabc"
                   .. "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nde\r\n0\r\n\r\n"
                   .. "HTTP/1.1 200 OK\r\nContent-Length: 99\r\n\r\n"
-                  .. "HTTP/1.0 200 OK\r\n\r\nto the end"))
+                  .. "HTTP/1.0 200 OK\r\n\r\nto the end")
     b:shutdown("send")
     local res = assert(core.http_read_head(p, a))
     assert.equal(200, res.status)
@@ -286,6 +291,31 @@ describe("core.http_read_head/http_read_body on a socket", function()
     end
     assert.equal("to the end", body)
     assert.same({nil, "closed"}, {core.http_read_head(p, a)})
+    a:close()
+    b:close()
+  end)
+
+  it("tell what a request's Expect asks, and nothing for a response or HTTP/1.0", function()
+    local a, b, p = fed("request",
+      "POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 1\r\nExpect: 100-continue\r\n\r\nx"
+      .. "GET / HTTP/1.1\r\nHost: h\r\nExpect: teapot\r\n\r\n"
+      .. "GET / HTTP/1.1\r\nHost: h\r\n\r\n"
+      .. "POST / HTTP/1.0\r\nContent-Length: 1\r\nExpect: teapot\r\n\r\ny")
+    local function head() return table.pack(core.http_read_head(p, a)) end
+    local r = head()
+    assert.same({2, 100}, {r.n, r[2]})
+    assert.same({"x", true}, {core.http_read_body(p, a)})
+    r = head()
+    assert.same({2, 417}, {r.n, r[2]})      -- bodiless: decided before the message ends
+    r = head()
+    assert.same({1, "GET"}, {r.n, r[1].method})
+    r = head()
+    assert.same({1, "1.0"}, {r.n, r[1].version})
+    assert.same({"y", true}, {core.http_read_body(p, a)})
+    local q = core.http_parser("response")
+    assert(b:send("HTTP/1.1 200 OK\r\nExpect: teapot\r\nContent-Length: 0\r\n\r\n"))
+    r = table.pack(core.http_read_head(q, a))
+    assert.same({1, 200}, {r.n, r[1].status})
     a:close()
     b:close()
   end)

@@ -174,7 +174,6 @@ static int fail(eh_http *h, int status, const char *reason) {
 static void reset_message(eh_http *h) {
   h->scanned = h->line_start = h->nlines = 0;
   h->hosts = 0;
-  h->expect = 0;
   h->body_seen = 0;
   h->phase = EH_HTTP_PHASE_HEAD;
 }
@@ -284,8 +283,9 @@ static void push_name(lua_State *L, eh_http *h) {
 /* Note an Expect field of vlen bytes: "100-continue" (any case) alone is
  * the one expectation a server can meet (RFC 9110 10.1.1). */
 static void note_expect(eh_http *h, size_t vlen) {
-  int only_continue = h->expect == 0 && vlen == 12 && strncasecmp(h->value, "100-continue", 12) == 0;
-  h->expect = only_continue ? 1 : 2;
+  int only_continue = h->expect_seen == 0 && vlen == 12 &&
+                      strncasecmp(h->value, "100-continue", 12) == 0;
+  h->expect_seen = only_continue ? 1 : 2;
 }
 
 /* Store a complete field: raw pair appended, value set or joined
@@ -515,19 +515,6 @@ int eh_http_reply_flags(const eh_http *h, int code, int close) {
   return f | (base & EH_HW_NOBODY);
 }
 
-static int has_body(const eh_http *h);
-
-/* What the request just headed expects of the server: 100 (send "100
- * Continue" before reading its body), 417 (an expectation it cannot meet)
- * or 0 -- also for HTTP/1.0, whose expectations are ignored, and for
- * 100-continue without a body to wait for. */
-int eh_http_expectation(const eh_http *h) {
-  if (h->expect == 0 || h->p.type != HTTP_REQUEST || h->p.http_major != 1 || h->p.http_minor != 1)
-    return 0;
-  if (h->expect == 2) return 417;
-  return has_body(h) ? 100 : 0;
-}
-
 /* Whether the message just headed carries a body to read. */
 static int has_body(const eh_http *h) {
   const llhttp_t *p = &h->p;
@@ -536,6 +523,22 @@ static int has_body(const eh_http *h) {
   if (p->flags & F_CONTENT_LENGTH) return p->content_length > 0;
   if (p->type == HTTP_RESPONSE) return llhttp_message_needs_eof(p);
   return 0;
+}
+
+/* What a request's Expect field asks of the server, decided with the
+ * head complete: 100 (send "100 Continue" before reading its body), 417
+ * (an expectation it cannot meet) or 0 -- also for HTTP/1.0, whose
+ * expectations are ignored, and for 100-continue without a body. */
+static int decide_expect(const eh_http *h) {
+  if (h->expect_seen == 0 || h->p.http_major != 1 || h->p.http_minor != 1) return 0;
+  if (h->expect_seen == 2) return 417;
+  return has_body(h) ? 100 : 0;
+}
+
+/* What the request last headed asks of the server (decide_expect); kept
+ * until the next head, so a bodiless request's finish does not lose it. */
+int eh_http_expectation(const eh_http *h) {
+  return h->expect;
 }
 
 /* Fill the message fields llhttp learnt from the head. */
@@ -559,6 +562,7 @@ static int set_fields(lua_State *L, eh_http *h, int msg) {
       return fail(h, 400, "request Transfer-Encoding must end in chunked");
     if (has_length && p->content_length > h->lim.body)
       return fail(h, 413, "request body too large");
+    h->expect = decide_expect(h);
   } else {
     push_key(L, k, EH_HTTP_K_STATUS);
     lua_pushinteger(L, p->status_code);
@@ -655,6 +659,7 @@ static int parse_head(lua_State *L, eh_http *h, const char *buf, size_t headlen)
   h->nraw = 0;
   h->url = h->field = h->value = NULL;
   h->url_len = h->field_len = h->value_len = 0;
+  h->expect_seen = h->expect = 0;   /* per head: a bodiless one ends inside eh_http_head */
   h->L = L;
   h->complete = 0;
   err = llhttp_execute(&h->p, buf, headlen);

@@ -70,7 +70,8 @@ typedef struct eh_http {
   size_t scanned, line_start;
   size_t nlines;
   int hosts;               /* Host fields in a request head */
-  int expect;              /* its Expect: 0 none, 1 "100-continue" alone, 2 other */
+  int expect_seen;         /* its Expect: 0 none, 1 "100-continue" alone, 2 other */
+  int expect;              /* what the request headed asks: 0, 100 or 417 */
   /* spans of the head being parsed (all inside one buffer) */
   const char *url, *field, *value;
   size_t url_len, field_len, value_len;

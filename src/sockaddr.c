@@ -8,6 +8,7 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <math.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <stdio.h>
@@ -284,29 +285,24 @@ static int l_getsockname(lua_State *L) { return names(L, 0); }
 /* [-0, +3, -] */
 static int l_getpeername(lua_State *L) { return names(L, 1); }
 
-/* The socket options by name: level, option. */
-static const struct { const char *name; int level, opt; } options[] = {
-  {"tcp-nodelay", IPPROTO_TCP, TCP_NODELAY},
-  {"keepalive", SOL_SOCKET, SO_KEEPALIVE},
-  {"reuseaddr", SOL_SOCKET, SO_REUSEADDR},
-  {"reuseport", SOL_SOCKET, SO_REUSEPORT},
-  {"broadcast", SOL_SOCKET, SO_BROADCAST},
-  {"sndbuf", SOL_SOCKET, SO_SNDBUF},
-  {"rcvbuf", SOL_SOCKET, SO_RCVBUF},
-  {"ipv6-v6only", IPPROTO_IPV6, IPV6_V6ONLY},
-  {"linger", SOL_SOCKET, SO_LINGER},
+/* The socket options by name: level, option, and whether it takes and
+ * gives a count (bytes, seconds) rather than a flag. */
+static const struct { const char *name; int level, opt, counted; } options[] = {
+  {"tcp-nodelay", IPPROTO_TCP, TCP_NODELAY, 0},
+  {"keepalive", SOL_SOCKET, SO_KEEPALIVE, 0},
+  {"reuseaddr", SOL_SOCKET, SO_REUSEADDR, 0},
+  {"reuseport", SOL_SOCKET, SO_REUSEPORT, 0},
+  {"broadcast", SOL_SOCKET, SO_BROADCAST, 0},
+  {"sndbuf", SOL_SOCKET, SO_SNDBUF, 1},
+  {"rcvbuf", SOL_SOCKET, SO_RCVBUF, 1},
+  {"ipv6-v6only", IPPROTO_IPV6, IPV6_V6ONLY, 0},
+  {"linger", SOL_SOCKET, SO_LINGER, 0},
 #ifdef TCP_DEFER_ACCEPT
-  {"tcp-defer-accept", IPPROTO_TCP, TCP_DEFER_ACCEPT},
+  {"tcp-defer-accept", IPPROTO_TCP, TCP_DEFER_ACCEPT, 1},
 #else
-  {"tcp-defer-accept", -1, -1},              /* Linux only: ENOPROTOOPT */
+  {"tcp-defer-accept", -1, -1, 1},              /* Linux only: ENOPROTOOPT */
 #endif
-  {NULL, 0, 0}};
-
-/* Whether option i takes and gives a count (bytes, seconds), not a flag. */
-static int counted(int i) {
-  return options[i].level == SOL_SOCKET ? options[i].opt == SO_SNDBUF || options[i].opt == SO_RCVBUF
-                                        : strcmp(options[i].name, "tcp-defer-accept") == 0;
-}
+  {NULL, 0, 0, 0}};
 
 /* A name this system does not have: nil, err as a failed call gives. */
 static int unsupported(lua_State *L) {
@@ -324,8 +320,8 @@ static int find_option(lua_State *L, int idx) {
 }
 
 /* sock:setoption(name, value) -> 1 | nil, err.  Booleans for flags,
- * numbers for buffer sizes, {on=, timeout=} or seconds (false: off) for
- * linger.  [-0, +(1|2), e] */
+ * numbers (rounded up) for buffer sizes and tcp-defer-accept's seconds,
+ * {on=, timeout=} or seconds (false: off) for linger.  [-0, +(1|2), e] */
 static int l_setoption(lua_State *L) {
   eh_sock *s = check_open(L);
   int i = find_option(L, 2);
@@ -343,7 +339,7 @@ static int l_setoption(lua_State *L) {
     }
     return push_result(L, setsockopt(s->fd, SOL_SOCKET, SO_LINGER, &lg, sizeof lg));
   } else {
-    int v = lua_isnumber(L, 3) ? (int)lua_tointeger(L, 3) : lua_toboolean(L, 3);
+    int v = lua_isnumber(L, 3) ? (int)ceil(lua_tonumber(L, 3)) : lua_toboolean(L, 3);
     return push_result(L, setsockopt(s->fd, options[i].level, options[i].opt, &v, sizeof v));
   }
 }
@@ -368,7 +364,7 @@ static int l_getoption(lua_State *L) {
   }
   if (getsockopt(s->fd, options[i].level, options[i].opt, &v, &vl) < 0)
     return push_result(L, -1);
-  if (counted(i)) lua_pushinteger(L, v);
+  if (options[i].counted) lua_pushinteger(L, v);
   else lua_pushboolean(L, v != 0);
   return 1;
 }

@@ -83,9 +83,11 @@ end
 -- first bytes have come (or `seconds` have passed): a new connection is
 -- then read at once, instead of read in vain, watched and read again --
 -- three system calls and a park a connection (docs/httpd.md).  Where the
--- system or the socket (a Unix one) has no such option, nothing changes.
-local function defer_accept(sock, seconds)
-  if seconds then sock:setoption("tcp-defer-accept", seconds) end
+-- system or the socket (a Unix one) has no such option, nothing changes;
+-- a socket the caller made keeps a deferral of its own (keep_own).
+local function defer_accept(sock, seconds, keep_own)
+  if keep_own and (sock:getoption("tcp-defer-accept") or 0) > 0 then return end
+  sock:setoption("tcp-defer-accept", seconds or 0)
 end
 
 --- Whether a handler can never see a second argument -- function(req),
@@ -133,7 +135,7 @@ function _M.server(sock_or_addr, handler, opts)
   if (opts.workers or 0) > 0 and type(sock_or_addr) ~= "userdata" then opts.reuseport = true end
   local sock, err = listener(sock_or_addr, opts)
   if not sock then return nil, err end
-  defer_accept(sock, self.defer_accept)
+  defer_accept(sock, self.defer_accept, type(sock_or_addr) == "userdata" and opts.defer_accept == nil)
   self.sock = sock
   self.scheme = opts.scheme or (core.http_is_tls(sock) and "https" or "http")
   self.conns, self.nconns = {}, 0
