@@ -88,6 +88,8 @@ describe("socket", function()
       assert.equal(0, l:getoption("tcp-defer-accept"))
       assert.equal(1, l:setoption("tcp-defer-accept", 0.2))   -- whole seconds, rounded up
       assert.equal(1, l:getoption("tcp-defer-accept"))
+      assert.equal(1, l:setoption("tcp-defer-accept", 1e20))  -- clamped, not overflowed
+      assert.is_true(l:getoption("tcp-defer-accept") > 1)
     else
       assert.matches("not", why)
     end

@@ -167,10 +167,10 @@ static int head_k(lua_State *L, int status, lua_KContext ctx) {
  * time remain, nil for no limit).  idle bounds the wait for the first
  * byte, header_timeout the whole head once it has begun (slowloris); both
  * in seconds, nil for none.  expect, for a request with an Expect field:
- * 100 (send "100 Continue" before reading the body) or 417 (one it cannot
- * meet: answer that; eh_http_expectation).  skip_body: a response parser reads the
- * answer to a HEAD.  mt: the message's metatable, in place of the
- * parser's.  [-0, +(1|2|3), e] */
+ * 100 (send "100 Continue" before reading the body) or 417 (one it
+ * cannot meet: answer that; eh_http_expectation).  skip_body: a response
+ * parser reads the answer to a HEAD.  mt: the message's metatable, in
+ * place of the parser's.  [-0, +(1|2|3), e] */
 static int l_http_read_head(lua_State *L) {
   eh_http *h = check_parser(L);
   eh_sock *s = eh_checksocket(L, 2);

@@ -8,6 +8,7 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <limits.h>
 #include <math.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -319,6 +320,12 @@ static int find_option(lua_State *L, int idx) {
   return luaL_argerror(L, idx, lua_pushfstring(L, "unknown option '%s'", name));
 }
 
+/* The number at idx as a count for setsockopt: rounded up, within int. */
+static int count_arg(lua_State *L, int idx) {
+  double d = ceil(lua_tonumber(L, idx));
+  return d >= INT_MAX ? INT_MAX : d <= INT_MIN ? INT_MIN : (int)d;
+}
+
 /* sock:setoption(name, value) -> 1 | nil, err.  Booleans for flags,
  * numbers (rounded up) for buffer sizes and tcp-defer-accept's seconds,
  * {on=, timeout=} or seconds (false: off) for linger.  [-0, +(1|2), e] */
@@ -339,7 +346,7 @@ static int l_setoption(lua_State *L) {
     }
     return push_result(L, setsockopt(s->fd, SOL_SOCKET, SO_LINGER, &lg, sizeof lg));
   } else {
-    int v = lua_isnumber(L, 3) ? (int)ceil(lua_tonumber(L, 3)) : lua_toboolean(L, 3);
+    int v = lua_isnumber(L, 3) ? count_arg(L, 3) : lua_toboolean(L, 3);
     return push_result(L, setsockopt(s->fd, options[i].level, options[i].opt, &v, sizeof v));
   }
 }
