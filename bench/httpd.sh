@@ -5,8 +5,9 @@
 # limit), nginx + lua (content_by_lua, 1 worker), Python eventlet.wsgi,
 # gevent.pywsgi, lua-http and copas (both under lua5.1, the Lua Debian
 # packages them for); for Connection: close also nginx + lua
-# listening `deferred` (TCP_DEFER_ACCEPT, which ours sets by default).  Servers are pinned to core 0, wrk to core 1; keep-alive
-# at 10, 100 and 1000 connections and Connection: close at 100.  Then the
+# listening `deferred` (TCP_DEFER_ACCEPT, which ours sets by default).
+# Servers are pinned to core 0, wrk to core 1; keep-alive at 10, 100 and
+# 1000 connections and Connection: close at 100.  Then the
 # RSS one idle keep-alive connection costs, at 10,000 connections.  Rows:
 # time per request (1/throughput) against every peer, p99 latency, and the
 # server's own CPU per request (user + system) against nginx + lua --

@@ -298,7 +298,7 @@ describe("core.http_read_head/http_read_body on a socket", function()
   it("tell what a request's Expect asks, and nothing for a response or HTTP/1.0", function()
     local a, b, p = fed("request",
       "POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 1\r\nExpect: 100-continue\r\n\r\nx"
-      .. "GET / HTTP/1.1\r\nHost: h\r\nExpect: teapot\r\n\r\n"
+      .. "GET / HTTP/1.1\r\nHost: h\r\nEXPECT: teapot\r\n\r\n"   -- a name in any case
       .. "GET / HTTP/1.1\r\nHost: h\r\n\r\n"
       .. "POST / HTTP/1.0\r\nContent-Length: 1\r\nExpect: teapot\r\n\r\ny")
     local function head() return table.pack(core.http_read_head(p, a)) end

@@ -67,13 +67,27 @@ static const char *const header_names[] = {
  * last name for lengths with none: an empty run). */
 static unsigned char names_from[LONGEST_NAME + 2];
 
-/* Fill names_from (the same every time: any state may do it first). */
+/* header_names' indexes of the fields the parser acts on itself. */
+static int name_host, name_cookie, name_expect;
+
+/* header_names' index of name (one of them). */
+static int index_of(const char *name) {
+  int i;
+  for (i = 0; strcmp(header_names[i], name) != 0; i++) {}
+  return i;
+}
+
+/* Fill names_from and the name_* indexes (the same every time: any state
+ * may do it first). */
 static void index_header_names(void) {
   int n, i = 0;
   for (n = 0; n <= LONGEST_NAME + 1; n++) {
     while (i < HEADER_NAMES && strlen(header_names[i]) < (size_t)n) i++;
     names_from[n] = (unsigned char)i;
   }
+  name_host = index_of("host");
+  name_cookie = index_of("cookie");
+  name_expect = index_of("expect");
 }
 
 /* header_names' index of the header name s[0..n) in any case, or -1. */
@@ -273,10 +287,9 @@ static void push_lower(lua_State *L, const char *s, size_t n) {
 }
 
 /* Push the lowercase name of the header field just read: interned
- * already when it is a common one. */
-static void push_name(lua_State *L, eh_http *h) {
-  int i = known_header(h->field, h->field_len);
-  if (i >= 0) lua_rawgeti(L, h->keys_idx, EH_HTTP_K_HEADER_NAMES + i);
+ * already when it is a common one (name: its known_header index). */
+static void push_name(lua_State *L, eh_http *h, int name) {
+  if (name >= 0) lua_rawgeti(L, h->keys_idx, EH_HTTP_K_HEADER_NAMES + name);
   else push_lower(L, h->field, h->field_len);
 }
 
@@ -294,19 +307,19 @@ static int on_header_value_complete(llhttp_t *p) {
   eh_http *h = (eh_http *)p->data;
   lua_State *L = h->L;
   size_t vlen = h->value_len;
+  int name;
   if (h->phase != EH_HTTP_PHASE_HEAD) return 0;
   if (h->field_len == 0) {   /* ": value" (lenient llhttp lets it through) */
     fail(h, 400, "invalid header field name");
     return -1;
   }
-  if (p->type == HTTP_REQUEST && h->field_len == 4 &&
-      strncasecmp(h->field, "host", 4) == 0 && h->hosts++ > 0) {
+  name = known_header(h->field, h->field_len);
+  if (p->type == HTTP_REQUEST && name == name_host && h->hosts++ > 0) {
     fail(h, 400, "more than one Host header");  /* RFC 9112 3.2 */
     return -1;
   }
   while (vlen > 0 && (h->value[vlen - 1] == ' ' || h->value[vlen - 1] == '\t')) vlen--;
-  if (p->type == HTTP_REQUEST && h->field_len == 6 && strncasecmp(h->field, "expect", 6) == 0)
-    note_expect(h, vlen);
+  if (p->type == HTTP_REQUEST && name == name_expect) note_expect(h, vlen);
   lua_pushlstring(L, h->value ? h->value : "", vlen);
   if (h->raw_idx) {
     lua_pushlstring(L, h->field, h->field_len);
@@ -314,11 +327,10 @@ static int on_header_value_complete(llhttp_t *p) {
     lua_pushvalue(L, -1);
     lua_rawseti(L, h->raw_idx, ++h->nraw);
   }
-  push_name(L, h);                                        /* value key */
+  push_name(L, h, name);                                  /* value key */
   lua_pushvalue(L, -1);
   if (lua_rawget(L, h->headers_idx) == LUA_TSTRING) {     /* value key old */
-    int cookie = h->field_len == 6 && strncasecmp(h->field, "cookie", 6) == 0;
-    lua_pushstring(L, cookie ? "; " : ", ");
+    lua_pushstring(L, name == name_cookie ? "; " : ", ");
     lua_pushvalue(L, -4);
     lua_concat(L, 3);                                     /* value key joined */
   } else {
@@ -533,12 +545,6 @@ static int decide_expect(const eh_http *h) {
   if (h->expect_seen == 0 || h->p.http_major != 1 || h->p.http_minor != 1) return 0;
   if (h->expect_seen == 2) return 417;
   return has_body(h) ? 100 : 0;
-}
-
-/* What the request last headed asks of the server (decide_expect); kept
- * until the next head, so a bodiless request's finish does not lose it. */
-int eh_http_expectation(const eh_http *h) {
-  return h->expect;
 }
 
 /* Fill the message fields llhttp learnt from the head. */

@@ -71,7 +71,9 @@ typedef struct eh_http {
   size_t nlines;
   int hosts;               /* Host fields in a request head */
   int expect_seen;         /* its Expect: 0 none, 1 "100-continue" alone, 2 other */
-  int expect;              /* what the request headed asks: 0, 100 or 417 */
+  int expect;              /* what the request headed asks: 0, 100 or 417;
+                              kept until the next head (a bodiless request
+                              ends inside eh_http_head) */
   /* spans of the head being parsed (all inside one buffer) */
   const char *url, *field, *value;
   size_t url_len, field_len, value_len;
@@ -105,7 +107,6 @@ void eh_http_restart(eh_http *h);
 void eh_http_push_keys(lua_State *L);
 int eh_http_head(lua_State *L, eh_http *h, const char *buf, size_t len, size_t *used);
 int eh_http_reply_flags(const eh_http *h, int code, int close);
-int eh_http_expectation(const eh_http *h);
 int eh_http_body(lua_State *L, eh_http *h, const char *buf, size_t len, size_t *used);
 int eh_http_pusherror(lua_State *L, eh_http *h);
 void eh_open_http(lua_State *L);

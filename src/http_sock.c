@@ -88,7 +88,7 @@ static int head_step(lua_State *L, eh_http *h, eh_sock *s) {
     if (len > 0) {
       r = eh_http_head(L, h, p, len, &used);
       if (r == EH_HTTP_DONE) {
-        int expect = eh_http_expectation(h);
+        int expect = h->expect;
         eh_sock_consume(s, used);
         restore_timeout(h, s);
         set_message_mt(L);
@@ -168,7 +168,7 @@ static int head_k(lua_State *L, int status, lua_KContext ctx) {
  * byte, header_timeout the whole head once it has begun (slowloris); both
  * in seconds, nil for none.  expect, for a request with an Expect field:
  * 100 (send "100 Continue" before reading the body) or 417 (one it
- * cannot meet: answer that; eh_http_expectation).  skip_body: a response
+ * cannot meet: answer that; decide_expect in http.c).  skip_body: a response
  * parser reads the answer to a HEAD.  mt: the message's metatable, in
  * place of the parser's.  [-0, +(1|2|3), e] */
 static int l_http_read_head(lua_State *L) {
