@@ -258,21 +258,33 @@ describe("httpd protocol", function()
     end)
   end)
 
-  it("keeps an idle keep-alive connection without a green thread, and serves it again", function()
+  it("keeps idle keep-alive connections without green threads, and serves them again", function()
     with_server(app, {idle_timeout = 5}, function(srv, port)
-      local c = connect(port)
-      assert(c:send("GET /before HTTP/1.1\r\nHost: x\r\n\r\n"))
-      assert.equal("path=/before v=1.1", read_responses(c, 1)[1].body)
-      local busy = core.stats().live
+      local function served(n)   -- n connections, one request each, left open
+        local cs = {}
+        for i = 1, n do
+          cs[i] = connect(port)
+          assert(cs[i]:send("GET /before HTTP/1.1\r\nHost: x\r\n\r\n"))
+          assert.equal("path=/before v=1.1", read_responses(cs[i], 1)[1].body)
+        end
+        return cs
+      end
+      local many = served(20)
       eventlet.sleep(0.6)                    -- past the idle trim (0.25 s)
-      assert.equal(busy - 1, core.stats().live)
-      local conn, thread = next(srv.conns)
-      assert.is_false(thread)                -- tracked, dozing
-      assert.is_false(conn.parser)           -- no head read is parked: no parser either
-      assert(c:send("GET /after HTTP/1.1\r\nHost: x\r\n\r\n"))
-      assert.equal("path=/after v=1.1", read_responses(c, 1)[1].body)
-      assert.equal(busy, core.stats().live)  -- a thread again while it works
-      c:close()
+      local live = core.stats().live
+      assert.is_true(live < 20)              -- threads of the server, not one a connection
+      for _, c in ipairs(served(20)) do table.insert(many, c) end
+      eventlet.sleep(0.6)
+      assert.equal(live, core.stats().live)  -- 40 idle connections, as many threads as 20
+      for conn, member in pairs(srv.conns) do
+        assert.is_false(member)              -- tracked, dozing
+        assert.is_false(conn.parser)         -- no parser either
+      end
+      for _, c in ipairs(many) do            -- each is served again
+        assert(c:send("GET /after HTTP/1.1\r\nHost: x\r\n\r\n"))
+        assert.equal("path=/after v=1.1", read_responses(c, 1)[1].body)
+        c:close()
+      end
     end)
   end)
 

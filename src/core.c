@@ -110,6 +110,7 @@ static const struct {
   {NULL, eh_http_write_funcs},
   {NULL, eh_http_sock_funcs},
   {eh_open_socket, eh_socket_funcs},
+  {eh_open_serveq, eh_serveq_funcs},
   {NULL, eh_sockaddr_funcs},
   {eh_open_tls, eh_tls_funcs},
   {NULL, eh_tlsctx_funcs},

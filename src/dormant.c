@@ -69,7 +69,7 @@ static int l_dormant(lua_State *L) {
   struct ev_loop *loop = s->hub->loop;
   luaL_checktype(L, 3, LUA_TFUNCTION);
   if (s->fd < 0) return luaL_error(L, "socket: dormant: the socket is closed");
-  if (s->reader || s->dormant) return luaL_error(L, "socket: dormant: already waited on");
+  if (s->reader || s->dormant || s->q) return luaL_error(L, "socket: dormant: already waited on");
   lua_createtable(L, n, 0);
   for (i = 1; i <= n; i++) {
     lua_pushvalue(L, 2 + i);

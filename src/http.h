@@ -92,7 +92,7 @@ typedef struct eh_http {
   double saved_timeout;    /* the socket's own timeout, restored after */
   double idle_deadline;    /* when an idle wait ends (0: not idle yet, < 0: never) */
   int trimming;            /* parked for IDLE_TRIM before giving the buffer back */
-  int may_doze;            /* after IDLE_TRIM, return "idle" instead of waiting on */
+  int may_doze;            /* dry between requests: return "idle", do not wait */
   int room;                /* hash slots of the next message table (0: 16, room
                               for what a caller adds; 8 fit a GET's own fields) */
   /* answering the last request head (kept through its body) */

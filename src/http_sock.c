@@ -23,10 +23,10 @@ static eh_http *check_parser(lua_State *L) {
   return (eh_http *)eh_checkudata(L, 1, eh_gethub(L)->parser_mt, EH_HTTP_MT);
 }
 
-/* An idle keep-alive connection gives its read buffer back (and,
- * when its caller lets it doze, its green thread) after this many seconds;
- * busy connections never wait that long.  (bench/httpd/misses.sh builds
- * with a longer one: under valgrind, busy connections wait longer.) */
+/* A head read parked between requests gives the socket's read buffer
+ * back after this many seconds (the server's connections wait in its
+ * queue instead: serveq.c; bench/httpd/misses.sh builds both with a
+ * longer one: under valgrind, busy connections wait longer). */
 #ifndef IDLE_TRIM
 #define IDLE_TRIM 0.25
 #endif
@@ -105,6 +105,12 @@ static int head_step(lua_State *L, eh_http *h, eh_sock *s) {
     st = eh_sock_read_some(s);
     if (st == EH_IO_OK) continue;
     if (st != EH_IO_AGAIN) return head_fail(L, h, s, st);
+    if (len == 0 && h->may_doze) {   /* dry between requests: the caller waits */
+      restore_timeout(h, s);
+      lua_pushnil(L);
+      lua_pushliteral(L, "idle");
+      return 2;
+    }
     if (len == 0) {               /* idle: between requests */
       double left;
       if (h->idle_deadline == 0) {
@@ -146,13 +152,6 @@ static int head_k(lua_State *L, int status, lua_KContext ctx) {
     double left = idle_left(h);
     h->trimming = 0;
     eh_sock_idle(s);
-    if (h->may_doze && left != 0) {  /* the caller can wait without a thread */
-      restore_timeout(h, s);
-      lua_pushnil(L);
-      lua_pushliteral(L, "idle");
-      if (left < 0) lua_pushnil(L); else lua_pushnumber(L, left);
-      return 3;
-    }
     s->timeout = left;
     if (s->timeout != 0) return eh_sock_wait(L, s, EV_READ, 0, idle_k);
   }
@@ -163,10 +162,10 @@ static int head_k(lua_State *L, int status, lua_KContext ctx) {
 /* http_read_head(parser, sock[, idle[, header_timeout[, skip_body[, doze[, mt]]]]])
  * -> msg[, expect] | nil, status, reason (malformed, over a limit: answer it) | nil,
  * err ("closed", "timeout", ...: nothing of a request arrived) | nil,
- * "idle", left (doze: nothing arrived for a while; left seconds of idle
- * time remain, nil for no limit).  idle bounds the wait for the first
- * byte, header_timeout the whole head once it has begun (slowloris); both
- * in seconds, nil for none.  expect, for a request with an Expect field:
+ * "idle" (doze: nothing of a head is buffered and the socket is dry; the
+ * caller waits for it without a thread, serveq.c).  idle bounds the wait
+ * for the first byte, header_timeout the whole head once it has begun
+ * (slowloris); both in seconds, nil for none.  expect, for a request with an Expect field:
  * 100 (send "100 Continue" before reading the body) or 417 (one it
  * cannot meet: answer that; decide_expect in http.c).  skip_body: a response
  * parser reads the answer to a HEAD.  mt: the message's metatable, in
@@ -185,18 +184,6 @@ static int l_http_read_head(lua_State *L) {
   h->idle_deadline = 0;
   h->trimming = 0;
   return head_step(L, h, s);
-}
-
-/* http_idle(parser, sock) -> whether a head read is parked between
- * requests with nothing of the next one buffered: a connection a
- * graceful stop may close at once.  [-0, +1, e] */
-static int l_http_idle(lua_State *L) {
-  eh_http *h = check_parser(L);
-  eh_sock *s = eh_checksocket(L, 2);
-  size_t len;
-  eh_sock_data(s, &len);
-  lua_pushboolean(L, h->idle_deadline != 0 && len == 0);
-  return 1;
 }
 
 static int body_k(lua_State *L, int status, lua_KContext ctx);
@@ -468,5 +455,4 @@ const luaL_Reg eh_http_sock_funcs[] = {
   {"http_read_head", l_http_read_head}, {"http_read_body", l_http_read_body},
   {"http_send", l_http_send}, {"http_send_chunk", l_http_send_chunk},
   {"http_reply", l_http_reply}, {"http_reply_flags", l_http_reply_flags},
-  {"http_idle", l_http_idle},
   {NULL, NULL}};

@@ -50,6 +50,8 @@ enum eh_wake {
 #define EH_F_KILLED   0x08  /* killed before it started: never runs */
 #define EH_F_FINISHED 0x10  /* its function returned: results kept */
 #define EH_F_ITEM     0x20  /* EH_UV_ITEM holds an item for its waker */
+#define EH_F_LENT     0x40  /* a server's worker serving a request (serveq.c) */
+#define EH_F_SEEN     0x80  /* ...whose handler took hold of it: getcurrent() */
 
 /* User values of a GreenThread userdata. */
 enum {
@@ -120,6 +122,7 @@ struct eh_hub {
   eh_bufpool bufs;         /* sockets' read buffers (bufpool.c) */
   const void *socket_mt;   /* metatables, for eh_checkudata's quick test */
   const void *parser_mt;
+  const void *serveq_mt;
 };
 
 /* hub.c */

@@ -141,6 +141,7 @@ static void reader_cb(struct ev_loop *loop, ev_io *w, int revents) {
   (void)revents;
   if (s->reader) eh_wake_polled(s->reader);
   else if (s->dormant) eh_sock_wake_dormant(s, "readable", 1);
+  else if (s->q) eh_serveq_readable(s);
   else stop_watcher(loop, w, &s->ridle);
 }
 
@@ -168,6 +169,7 @@ eh_sock *eh_pushsocket(lua_State *L, int fd, int kind, int family) {
   ev_init(&s->rio, reader_cb);
   s->rio.data = s;
   s->dref = LUA_NOREF;
+  s->qref = LUA_NOREF;
   ev_init(&s->wio, writer_cb);
   s->wio.data = s;
   s->wiov = s->wiov_small;
@@ -266,6 +268,7 @@ void eh_sock_close(eh_sock *s) {
   struct ev_loop *loop = s->hub->loop;
   if (s->fd < 0) return;
   eh_sock_wake_dormant(s, "closed", 0);
+  eh_serveq_closing(s);
   stop_watcher(loop, &s->rio, &s->ridle);
   stop_watcher(loop, &s->wio, &s->widle);
   if (s->ops->close) s->ops->close(s);

@@ -110,9 +110,16 @@ struct eh_sock {
   lua_KContext wctx;
   int wstatus;
   /* dormant: no reader, the hub wakes a callback (dormant.c) */
-  ev_timer dtimer;
+  ev_timer dtimer;             /* its timeout; or a serve queue's quiet check */
   int dref;                    /* registry ref of {fn, args...} */
   unsigned char dormant;
+  /* a serve queue's member: an HTTP server's connection (serveq.c) */
+  unsigned char qstate;        /* busy, watched or ready */
+  unsigned char qidle;         /* ready because it was quiet, not readable */
+  int qref;                    /* registry ref of what workers are handed */
+  struct eh_serveq *q;         /* the queue, or NULL */
+  eh_sock *qnext;              /* next in the ready list */
+  double qsince;               /* ev_now() when its watch began */
   /* errors */
   int err;                     /* errno of the last EH_IO_ERROR */
   char *errmsg;                /* or a TLS reason (malloc'ed), or NULL: most
@@ -127,6 +134,12 @@ void eh_sock_disarm_reader(eh_sock *s);
 void eh_sock_wake_dormant(eh_sock *s, const char *why, int polled);
 void eh_sock_drop_dormant(lua_State *L, eh_sock *s);
 extern const luaL_Reg eh_dormant_methods[];
+
+/* serveq.c */
+void eh_serveq_readable(eh_sock *s);
+void eh_serveq_closing(eh_sock *s);
+void eh_open_serveq(lua_State *L);
+extern const luaL_Reg eh_serveq_funcs[];
 
 /* The socket at idx (raises if it is not one). */
 eh_sock *eh_checksocket(lua_State *L, int idx);

@@ -323,10 +323,15 @@ static int l_sleep(lua_State *L) {
   return eh_park(L, s, "sleep", -1, 0, sleep_k);
 }
 
-/* getcurrent() -> the running GreenThread (the main pseudo-thread outside
- * any green thread).  [-0, +1, -] */
+/* getcurrent([peek]) -> the running GreenThread (the main pseudo-thread
+ * outside any green thread).  A server worker lent to a request is marked
+ * as seen -- whoever holds it may kill it or keep its locals, so it will
+ * serve no other request (serveq.c) -- unless peek: a look at its name or
+ * identity that keeps no hold.  [-(0|1), +1, -] */
 static int l_getcurrent(lua_State *L) {
-  eh_pushthread(L, eh_gethub(L)->current);
+  eh_thread *t = eh_gethub(L)->current;
+  if ((t->flags & EH_F_LENT) && !lua_toboolean(L, 1)) t->flags |= EH_F_SEEN;
+  eh_pushthread(L, t);
   return 1;
 }
 

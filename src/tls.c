@@ -113,6 +113,12 @@ void eh_tls_notify_close(eh_sock *s) {
   ERR_clear_error();
 }
 
+/* Whether s's SSL object holds decrypted bytes nobody read: a record
+ * larger than the room of the last read leaves its rest there.  */
+int eh_tls_pending(eh_sock *s) {
+  return s->tls != NULL && s->ops == &tls_ops && SSL_pending((SSL *)s->tls) > 0;
+}
+
 /* Put an SSL stream from ctx on the socket s (context at ctxidx is kept
  * as the socket's user value).  Returns the SSL or NULL. */
 static SSL *attach(lua_State *L, eh_sock *s, int sidx, eh_tls_ctx *c, int ctxidx) {

@@ -37,6 +37,9 @@ extern const luaL_Reg eh_tlsctx_funcs[];
 void eh_tls_accepted(lua_State *L, int lidx, int cidx);
 /* Send close_notify once (best effort, never blocks). */
 void eh_tls_notify_close(eh_sock *s);
+/* Whether OpenSSL holds decrypted bytes of s not read yet (the fd may
+ * then never turn readable for them). */
+int eh_tls_pending(eh_sock *s);
 
 void eh_open_tls(lua_State *L);
 extern const luaL_Reg eh_tls_funcs[];

@@ -23,14 +23,17 @@ out=$(mktemp -d "${TMPDIR:-/tmp}/misses.XXXXXX")
 trap 'rm -rf "$out"' EXIT
 
 # The Makefile's own link command for the host, with the static liblua and
-# an http_sock.o built with IDLE_TRIM 30.
+# http_sock.o and serveq.o built with IDLE_TRIM 30.
 scripts/build.sh -s all
 static="$(pkg-config --variable=libdir lua5.4 2>/dev/null ||
   echo /usr/lib/x86_64-linux-gnu)/liblua5.4.a"
-compile=$(make -n -W src/http_sock.c build/http_sock.o | grep -e "-o build/http_sock.o")
-eval "$(echo "$compile" | sed "s|-o build/http_sock.o|-DIDLE_TRIM=30 -o $out/http_sock.o|")"
+for part in http_sock serveq; do
+  compile=$(make -n -W src/$part.c build/$part.o | grep -e "-o build/$part.o")
+  eval "$(echo "$compile" | sed "s|-o build/$part.o|-DIDLE_TRIM=30 -o $out/$part.o|")"
+done
 link=$(make -n HOST="$out/host" "$out/host" | grep -e "-o $out/host ")
-eval "$(echo "$link" | sed -e "s|-llua5\.4|$static|" -e "s|build/http_sock.o|$out/http_sock.o|")"
+eval "$(echo "$link" | sed -e "s|-llua5\.4|$static|" -e "s|build/http_sock.o|$out/http_sock.o|" \
+  -e "s|build/serveq.o|$out/serveq.o|")"
 export LUA_PATH="$PWD/lua/?.lua;$PWD/lua/?/init.lua;;"
 
 # run SECONDS: "requests instructions read-misses write-misses" of one run.

@@ -68,7 +68,7 @@ function GreenPool:spawn(fn, ...)
     self.nrunning = self.nrunning + 1
     return start(self, fn, ...)
   end
-  if self.members[getcurrent()] then
+  if self.members[getcurrent(true)] then
     self.nrunning = self.nrunning + 1
     local gt = start(self, fn, ...)
     local ok, err = pcall(gt.wait, gt)
@@ -89,7 +89,7 @@ end
 -- nil, "timeout" if members still run after timeout seconds.  An error
 -- from a member, which would wait for itself.
 function GreenPool:waitall(timeout)
-  if self.members[getcurrent()] then
+  if self.members[getcurrent(true)] then
     error("GreenPool:waitall: called from a pool member, it would never end", 2)
   end
   if self.nrunning == 0 then return true end

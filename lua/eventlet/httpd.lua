@@ -17,7 +17,6 @@ local connection = require "eventlet.httpd.connection"
 local log = require "eventlet.httpd.log"
 
 local core_spawn = core.spawn
-local http_idle = core.http_idle
 local core_waiter = core.waiter
 local core_park = core.park
 local core_unpark = core.unpark
@@ -90,6 +89,14 @@ local function defer_accept(sock, seconds, keep_own)
   sock:setoption("tcp-defer-accept", seconds or 0)
 end
 
+--- The shortest wait a connection may spend without a request (nil:
+-- none): the queue checks a quiet connection no later than that.
+local function shortest_wait(self)
+  local h, i = self.header_timeout, self.idle_timeout
+  local t = h and i and (h < i and h or i) or h or i
+  return t and (t > 0 and t or 0.001)
+end
+
 --- Whether a handler can never see a second argument -- function(req),
 -- function(), a site -- so that, with no access log, connection.lua
 -- makes no response object for it unless it asks through req
@@ -139,6 +146,7 @@ function _M.server(sock_or_addr, handler, opts)
   self.sock = sock
   self.scheme = opts.scheme or (core.http_is_tls(sock) and "https" or "http")
   self.conns, self.nconns = {}, 0
+  self.busy = {}             -- worker -> {conn = the connection it serves, or false}
   return self
 end
 
@@ -155,10 +163,11 @@ function Server:url()
   return ("%s://%s:%d"):format(self.scheme, host, port)
 end
 
---- Book-keeping called by connection.lua: a connection and its thread
--- (false while it dozes without one).
-function Server:_track(conn, thread)
-  self.conns[conn] = thread
+--- Book-keeping called by connection.lua: a connection, true while the
+-- server's queue holds it (watched, ready, or with a worker), false while
+-- it dozes (sock:dormant).
+function Server:_track(conn, member)
+  self.conns[conn] = member
 end
 
 --- A connection ended: free its slot, wake the accept loop or stop().
@@ -185,7 +194,8 @@ local function wait_for_slot(self)
   end
 end
 
---- The accept loop: one green thread per connection.
+--- The accept loop: each connection goes to the queue, whose workers
+-- serve it.
 local function accept_loop(self)
   local sock, backoff = self.sock, 0.01
   while not self.stopping do
@@ -195,7 +205,7 @@ local function accept_loop(self)
     if client then
       backoff = 0.01
       self.nconns = self.nconns + 1
-      core_spawn(connection.serve, self, client, port and host or addr, port)
+      connection.serve(self, client, port and host or addr, port)
     elseif addr == "closed" or self.stopping then
       break
     elseif EMFILE[addr] then
@@ -221,6 +231,9 @@ function Server:serve()
     log.write(self, ("(%s) httpd starting up on %s"):format(getpid(), self:url()))
   end
   local hook = eventlet.on_exit(function() self:stop() end)
+  -- made here, not with the server: the queue stays registered (its
+  -- workers' function) until stop() closes it
+  self.queue = core.http_queue(shortest_wait(self), connection.work, self)
   self._accepting = core.getcurrent()
   local ok, err = pcall(accept_loop, self)
   self._accepting = nil
@@ -244,6 +257,22 @@ function Server:start()
   return self
 end
 
+--- Close the connections no worker is serving: those waiting for a
+-- request (watched or ready in the queue: untracked here) and those
+-- dozing (their wake untracks them).
+local function close_waiting(self)
+  local served = {}
+  for _, slot in pairs(self.busy) do
+    if slot.conn then served[slot.conn] = true end
+  end
+  for conn, member in pairs(self.conns) do
+    if not served[conn] then
+      conn.sock:close()
+      if member then self:_untrack(conn) end
+    end
+  end
+end
+
 --- stop([{grace = s}]): stop accepting, close idle keep-alive
 -- connections now, let in-flight requests finish (their responses say
 -- Connection: close) for up to grace seconds, then kill what remains.
@@ -258,24 +287,21 @@ function Server:stop(opts)
   local grace = opts and opts.grace or self.grace
   self.stopping = true
   self.sock:close()
-  for conn, thread in pairs(self.conns) do   -- dozing (false), or waiting for a head
-    if not thread or http_idle(conn.parser, conn.sock) then conn.sock:close() end
-  end
+  close_waiting(self)
+  if self.queue then self.queue:close() end
   local w = self._slot_waiter
   if w then self._slot_waiter = nil core_unpark(w, self._slot_seq) end
   local me = core.getcurrent()     -- a handler may stop its own server
-  local mine = 0
-  for _, thread in pairs(self.conns) do
-    if thread == me then mine = 1 end
-  end
+  local mine = self.busy[me] and self.busy[me].conn and 1 or 0
   local deadline = core_now() + grace
   while self.nconns > mine and core_now() < deadline do
     self._drain_waiter, self._drain_seq = core_waiter()
     core_park(deadline - core_now(), "httpd: draining")
   end
   self._drain_waiter = nil
-  for conn, thread in pairs(self.conns) do
-    if thread and thread ~= me then  -- false: dozing, closed above, ending
+  for thread, slot in pairs(self.busy) do
+    local conn = slot.conn
+    if conn and thread ~= me then
       conn.killed = true
       core.kill(thread)
     end

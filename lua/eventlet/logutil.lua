@@ -57,7 +57,7 @@ defaults()
 
 --- The label of a green thread: "main", "#3" or "#3 worker".
 function _M.thread_label(gt)
-  gt = gt or core_getcurrent()
+  gt = gt or core_getcurrent(true)   -- a look: keeps no hold (a server worker stays pooled)
   local id = gt:id()
   if id == 0 then return "main" end
   local name = gt:name()

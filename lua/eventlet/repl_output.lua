@@ -30,7 +30,7 @@ local dispatching = false
 
 -- The session the running green thread writes to, if any.
 local function current_session()
-  local s = bound[getcurrent()]
+  local s = bound[getcurrent(true)]
   if s and not s.closed then return s end
   return nil
 end

@@ -201,36 +201,38 @@ local function peer_of(server, conn)
   return peer
 end
 
---- Read and answer requests until the connection is done; returns
--- "doze", seconds left when it has idled long enough to wait without a
--- thread.
-local function loop(server, conn, sock, resumed)
-  local wait = resumed and server.idle_timeout or server.header_timeout
-  local parser, peer = conn.parser, conn.peer   -- (as the connection's: equip() and below)
-  while not conn.closing and not server.stopping do
-    local req, status, reason = http_read_head(parser, sock, wait, server.header_timeout, nil, true, peer)
-    if not req then
-      if status == "idle" then return "doze", reason end
-      if type(status) == "number" then reject(server, conn, status, reason) end
-      return
-    end
-    if status then   -- Expect (HTTP/1.1): 100-continue before a body, or 417
-      if status == 417 then
-        return reject(server, conn, 417, "unsupported expectation: " .. rawget(req.headers, "expect"))
-      end
-      conn.continue_pending = true
-    end
-    if not peer then   -- the first request: fields of its own (see below)
-      req.remote_addr, req.remote_port, req.scheme, req._conn = conn.remote_addr, conn.remote_port,
-                                                                 server.scheme, conn
-    end
-    if server.lean then handle_lean(server, conn, req) else handle(server, conn, req) end
-    wait = server.idle_timeout
-    if not peer and not conn.closing then
-      peer = peer_of(server, conn)
-      conn.peer = peer
-    end
+--- The connection is done: close it and free its slot.
+local function finish(server, conn)
+  conn.sock:close()
+  server:_untrack(conn)
+end
+
+--- Read and answer conn's next request; returns its socket while the
+-- connection stays open (the queue then watches it, or finds the next
+-- request already buffered: pipelining), nothing once it is closed.
+local function serve_one(server, conn)
+  local sock, peer = conn.sock, conn.peer
+  local req, status, reason = http_read_head(conn.parser, sock, nil, server.header_timeout, nil, true, peer)
+  if not req then
+    if status == "idle" then return sock end   -- readable, but no request: wait on
+    if type(status) == "number" then reject(server, conn, status, reason) end
+    return finish(server, conn)
   end
+  if status then   -- Expect (HTTP/1.1): 100-continue before a body, or 417
+    if status == 417 then
+      reject(server, conn, 417, "unsupported expectation: " .. rawget(req.headers, "expect"))
+      return finish(server, conn)
+    end
+    conn.continue_pending = true
+  end
+  if not peer then   -- the first request: fields of its own (see below)
+    req.remote_addr, req.remote_port, req.scheme, req._conn = conn.remote_addr, conn.remote_port,
+                                                               server.scheme, conn
+  end
+  if server.lean then handle_lean(server, conn, req) else handle(server, conn, req) end
+  if conn.closing or server.stopping then return finish(server, conn) end
+  if not peer then conn.peer = peer_of(server, conn) end
+  return sock
 end
 
 local wake
@@ -243,49 +245,74 @@ local function equip(server, conn)
   conn.parser = http_parser("request", server.limits, Request)
 end
 
---- Serve conn in the running thread until it is done -- then close it
--- and free its slot -- or until it dozes off: then the thread ends and
--- the hub watches the socket alone (sock:dormant), so an idle keep-alive
--- connection holds no green thread.
-local function run(server, conn, resumed)
+--- conn was quiet for the queue's trim time (waited seconds): close it
+-- if that used up its wait -- header_timeout before a first request,
+-- idle_timeout after one -- else let it doze without its parser,
+-- response object and read buffer (sock:dormant) for the rest.
+local function doze(server, conn, waited)
+  local limit = conn.peer and server.idle_timeout or server.header_timeout
+  local left = limit and limit - waited
+  if server.stopping or left and left <= 0 then return finish(server, conn) end
   local sock = conn.sock
-  local ok, err, left = pcall(loop, server, conn, sock, resumed)
-  if ok and err == "doze" and not server.stopping then
-    server.conns[conn] = false
-    conn.res, conn.parser, conn.peer = false, false, false  -- ~900 bytes; equip() on waking
-    sock:dormant(left, wake, server, conn)
-    return
-  end
-  sock:close()
-  server:_untrack(conn)
-  if not ok and not conn.killed then error(err, 0) end
+  server.queue:leave(sock)
+  server.conns[conn] = false
+  conn.res, conn.parser, conn.peer = false, false, false  -- ~900 bytes; equip() on waking
+  sock:dormant(left, wake, server, conn)
 end
 
 --- A dozing connection woke (why: "readable", "timeout" or "closed"), in
--- a thread of its own: serve on, or end it.
+-- a thread of its own: back to the queue, or the end.
 function wake(server, conn, why)
-  if why ~= "readable" or server.stopping then
-    conn.sock:close()
-    server:_untrack(conn)
-    return
-  end
-  server.conns[conn] = core.getcurrent()
+  if why ~= "readable" or server.stopping then return finish(server, conn) end
+  server.conns[conn] = true
   equip(server, conn)
-  return run(server, conn, true)
+  server.queue:add(conn.sock, conn)
 end
 
---- serve(server, sock, host, port): the life of one connection, whose
--- peer accept() reported (a Unix socket's: "unix:path", nil); always closes
--- sock and leaves the server's books balanced.  (The conn record keeps to
+--- A worker's round: serve the connections the queue hands over, giving
+-- each back when it runs dry, until the queue has no more use for it.
+-- slot.conn names the connection in hand.
+local function work_rounds(server, q, slot)
+  local next_conn = q.next
+  local sock, fresh = nil, true
+  while true do
+    local conn, why, waited = next_conn(q, sock, fresh)
+    if not conn then return end
+    fresh, sock = false, nil
+    slot.conn = conn
+    if why then doze(server, conn, waited) else sock = serve_one(server, conn) end
+    slot.conn = false
+  end
+end
+
+--- work(server, q): the life of one of the server's workers (started by
+-- the queue when its ready connections need one).  A worker killed in
+-- the middle of a request -- a stop past its grace -- ends that
+-- connection with it.  server.busy maps each worker to its slot, whose
+-- conn field is the connection it serves, or false.
+function _M.work(server, q)
+  local me = core.getcurrent()
+  local slot = {conn = false}
+  server.busy[me] = slot
+  local ok, err = pcall(work_rounds, server, q, slot)
+  local conn = slot.conn
+  server.busy[me] = nil
+  if conn then finish(server, conn) end
+  if not ok and not (conn and conn.killed) then error(err, 0) end
+end
+
+--- serve(server, sock, host, port): take on a connection accept()
+-- reported (a Unix socket's peer: "unix:path", nil), ready to be read:
+-- the server's queue hands it to a worker.  (The conn record keeps to
 -- 8 fields, the peer to 5: thousands of idle connections hold both, and
 -- every request reads the record -- 8 fit a table half the size of 9.)
 function _M.serve(server, sock, host, port)
   local conn = {server = server, sock = sock, closing = false, res = false, parser = false,
                 peer = false, remote_addr = host or false, remote_port = port or false}
   equip(server, conn)
-  server:_track(conn, core.getcurrent())
+  server:_track(conn, true)
   sock:settimeout(server.write_timeout)
-  return run(server, conn)
+  server.queue:add(sock, conn)
 end
 
 return _M
