@@ -139,4 +139,50 @@ describe("httpd queue", function()
     collectgarbage()
     assert.is_nil(next(weak))
   end)
+
+  it("serves a request that came during a long pass, not taking its connection for a quiet one", function()
+    -- A child process keeps one connection: two requests, then a third
+    -- 0.15 s later -- while a handler holds the whole hub for 0.4 s, past
+    -- the 0.25 s after which a quiet connection dozes.  When the pass
+    -- ends, the poll reports the third request and the connection's quiet
+    -- check falls due at once; the request must win (a doze drops the
+    -- connection's shared request metatable: it would differ).
+    local processes = require "eventlet.processes"
+    local mts = {}
+    local function app(req)
+      if req.path == "/hold" then
+        local t = os.clock() + 0.4
+        while os.clock() < t do end              -- no yield: the hub waits
+      else
+        mts[#mts + 1] = getmetatable(req)
+      end
+      return 200, {}, "ok"
+    end
+    with_server(app, nil, function(_, port)
+      local client = ([[
+        local eventlet = require "eventlet"
+        local c = assert(eventlet.connect("127.0.0.1:%d"))
+        c:settimeout(5)
+        local function get(path)
+          assert(c:send("GET " .. path .. " HTTP/1.1\r\nHost: x\r\n\r\n"))
+          repeat local line = assert(c:receive("*l")) until line == ""
+          assert(c:receive(2) == "ok")
+        end
+        get("/1") get("/2")
+        io.stdout:write("ready\n") io.stdout:flush()
+        eventlet.sleep(0.15)
+        get("/3")
+        io.stdout:write("done\n")
+      ]]):format(port)
+      local p <close> = assert(processes.spawn({"./eventlet-lua", "-e", client}, {stdout = "pipe"}))
+      assert.equal("ready", p.stdout:receive("*l"))
+      local c = connect(port)
+      assert.equal("ok", get(c, "/hold"))
+      assert.equal("done", p.stdout:receive("*l"))
+      assert.equal(0, p:wait())
+      c:close()
+    end)
+    assert.equal(3, #mts)
+    assert.equal(mts[2], mts[3])                 -- the same connection state: no doze between
+  end)
 end)

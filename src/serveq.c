@@ -141,10 +141,15 @@ static void trim_cb(struct ev_loop *loop, ev_timer *w, int revents) {
   ev_timer_start(loop, w);
 }
 
-/* Start s's quiet-time check unless it runs already. */
+/* Start s's quiet-time check unless it runs already.  Its priority is
+ * the lowest, so when a long pass over the ready list has let the check
+ * fall due, the poll that ends the pass reports the socket's readability
+ * first: a connection whose request came during the pass is never taken
+ * for a quiet one. */
 static void arm_trim(eh_serveq *q, eh_sock *s) {
   if (ev_is_active(&s->dtimer)) return;
   ev_init(&s->dtimer, trim_cb);
+  ev_set_priority(&s->dtimer, EV_MINPRI);
   s->dtimer.data = s;
   ev_timer_set(&s->dtimer, q->trim, 0.);
   ev_timer_start(q->hub->loop, &s->dtimer);
