@@ -20,9 +20,12 @@
  *
  * A watched connection that stays quiet for the queue's trim time (0.25 s,
  * or the idle timeout if shorter) is handed out as idle, so the server can
- * let it doze without its buffers (sock:dormant) or close it.  The check
- * uses the socket's dtimer lazily: armed once, it re-arms itself while the
- * connection is busy, so a request costs no timer operation.
+ * close it or let it doze (q:doze): it gives its read buffer back and stays
+ * watched, with no timer but its idle deadline, until a request wakes it
+ * (handed out as ready) or the deadline passes (handed out as idle again).
+ * The quiet check uses the socket's dtimer lazily: armed once, it re-arms
+ * itself while the connection is busy, so a request costs no timer
+ * operation.
  */
 #include "socket.h"
 #include "tls.h"
@@ -38,7 +41,7 @@
 #define TRIM_SLACK 1e-3     /* seconds: a trim check this close is due */
 
 /* Where a member connection is. */
-enum { Q_BUSY, Q_WATCHED, Q_READY };
+enum { Q_BUSY, Q_WATCHED, Q_READY, Q_DOZING };
 
 typedef struct eh_serveq {
   eh_hub *hub;
@@ -111,7 +114,7 @@ static void join_polled(eh_serveq *q) {
 
 /* Let go of s: no longer a member (its registry ref released). */
 static void release(lua_State *L, eh_sock *s) {
-  if (ev_is_active(&s->dtimer) && !s->dormant) ev_timer_stop(s->hub->loop, &s->dtimer);
+  if (ev_is_active(&s->dtimer)) ev_timer_stop(s->hub->loop, &s->dtimer);
   luaL_unref(L, LUA_REGISTRYINDEX, s->qref);
   s->qref = LUA_NOREF;
   s->q = NULL;
@@ -128,6 +131,11 @@ static void trim_cb(struct ev_loop *loop, ev_timer *w, int revents) {
   (void)revents;
   if (q == NULL) return;
   after = q->trim;
+  if (s->qstate == Q_DOZING) {          /* its idle deadline */
+    make_ready(q, s, 1);
+    kick(loop_state(q->hub), q);
+    return;
+  }
   if (s->qstate == Q_WATCHED) {
     double waited = ev_now(loop) - s->qsince;
     if (waited + TRIM_SLACK >= q->trim) {
@@ -168,17 +176,24 @@ static void watch(eh_serveq *q, eh_sock *s) {
   arm_trim(q, s);
 }
 
-/* A watched member turned readable (socket.c's reader watcher). */
+/* A watched or dozing member turned readable (socket.c's reader
+ * watcher).  A dozing one drops its idle deadline: watched again after
+ * this request, it gets a quiet check anew. */
 void eh_serveq_readable(eh_sock *s) {
   eh_serveq *q = s->q;
-  if (s->qstate != Q_WATCHED) return;   /* ready or served already */
+  if (s->qstate == Q_DOZING) {
+    if (ev_is_active(&s->dtimer)) ev_timer_stop(q->hub->loop, &s->dtimer);
+  } else if (s->qstate != Q_WATCHED) {
+    return;                             /* ready or served already */
+  }
   if (!s->ridle) { ev_unref(q->hub->loop); s->ridle = 1; }  /* left armed */
   make_ready(q, s, 0);
   kick(loop_state(q->hub), q);
 }
 
-/* A member is closing: a watched or busy one leaves now; a ready one
- * stays listed (unlinking would walk the list) and leaves when popped. */
+/* A member is closing: a busy, watched or dozing one leaves now; a ready
+ * one stays listed (unlinking would walk the list) and leaves when
+ * popped. */
 void eh_serveq_closing(eh_sock *s) {
   if (s->q == NULL || s->qstate == Q_READY) return;
   release(loop_state(s->hub), s);
@@ -255,8 +270,8 @@ static int l_next(lua_State *L) {
 }
 
 /* q:add(sock, conn): make sock a member, ready now -- a connection just
- * accepted, or one that woke from a doze; conn is what workers are handed
- * for it.  It stays a member until it closes.  [-2, +0, e] */
+ * accepted; conn is what workers are handed for it.  It stays a member
+ * until it closes.  [-2, +0, e] */
 static int l_add(lua_State *L) {
   eh_serveq *q = check_queue(L, 1);
   eh_sock *s = eh_checksocket(L, 2);
@@ -276,15 +291,23 @@ static int l_add(lua_State *L) {
   return 0;
 }
 
-/* q:leave(sock): sock stops being a member without closing (it dozes,
- * or its connection changes hands).  [-1, +0, e] */
-static int l_leave(lua_State *L) {
+/* q:doze(sock[, seconds]): sock, handed out as idle, waits on without
+ * its read buffer until a request comes (handed out as ready again) or
+ * seconds pass (as idle again; nil: no limit).  [-(1|2), +0, e] */
+static int l_doze(lua_State *L) {
   eh_serveq *q = check_queue(L, 1);
   eh_sock *s = eh_checksocket(L, 2);
-  if (s->q != q || s->qstate != Q_BUSY)
-    return luaL_error(L, "http_queue: leave: not a connection being served");
-  release(L, s);
-  eh_sock_idle(s);   /* and its read buffer, empty between requests */
+  double left = luaL_optnumber(L, 3, -1.);
+  if (s->q != q || s->qstate != Q_BUSY || s->fd < 0)
+    return luaL_error(L, "http_queue: doze: not a connection being served");
+  if (ev_is_active(&s->dtimer)) ev_timer_stop(q->hub->loop, &s->dtimer);
+  s->qstate = Q_DOZING;
+  eh_sock_idle(s);   /* empty between requests: the buffer goes back */
+  eh_sock_arm(s, EV_READ, EV_READ);
+  if (left >= 0) {
+    ev_timer_set(&s->dtimer, left, 0.);   /* trim_cb, lowest priority: arm_trim */
+    ev_timer_start(q->hub->loop, &s->dtimer);
+  }
   return 0;
 }
 
@@ -353,7 +376,7 @@ static int l_http_queue(lua_State *L) {
 }
 
 static const luaL_Reg queue_methods[] = {
-  {"next", l_next}, {"add", l_add}, {"leave", l_leave}, {"close", l_close}, {NULL, NULL}};
+  {"next", l_next}, {"add", l_add}, {"doze", l_doze}, {"close", l_close}, {NULL, NULL}};
 
 static const luaL_Reg queue_meta[] = {
   {"__tostring", l_tostring}, {"__gc", l_gc}, {"__close", l_close}, {"__index", NULL},

@@ -163,9 +163,8 @@ function Server:url()
   return ("%s://%s:%d"):format(self.scheme, host, port)
 end
 
---- Book-keeping called by connection.lua: a connection, true while the
--- server's queue holds it (watched, ready, or with a worker), false while
--- it dozes (sock:dormant).
+--- Book-keeping called by connection.lua: a connection, false while it
+-- dozes (no parser, response object or read buffer), else true.
 function Server:_track(conn, member)
   self.conns[conn] = member
 end
@@ -257,18 +256,17 @@ function Server:start()
   return self
 end
 
---- Close the connections no worker is serving: those waiting for a
--- request (watched or ready in the queue: untracked here) and those
--- dozing (their wake untracks them).
+--- Close the connections no worker is serving: those waiting in the
+-- queue for a request, or dozing there.
 local function close_waiting(self)
   local served = {}
   for _, slot in pairs(self.busy) do
     if slot.conn then served[slot.conn] = true end
   end
-  for conn, member in pairs(self.conns) do
+  for conn in pairs(self.conns) do
     if not served[conn] then
       conn.sock:close()
-      if member then self:_untrack(conn) end
+      self:_untrack(conn)
     end
   end
 end

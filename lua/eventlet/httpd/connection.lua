@@ -207,12 +207,23 @@ local function finish(server, conn)
   server:_untrack(conn)
 end
 
+--- Give conn what serving a request takes: a parser and, unless its
+-- handler takes no res, a response object (a dozing connection holds
+-- neither); returns the parser.
+local function equip(server, conn)
+  conn.res = not server.lean and Response.new(conn)
+  conn.parser = http_parser("request", server.limits, Request)
+  server.conns[conn] = true
+  return conn.parser
+end
+
 --- Read and answer conn's next request; returns its socket while the
 -- connection stays open (the queue then watches it, or finds the next
 -- request already buffered: pipelining), nothing once it is closed.
 local function serve_one(server, conn)
   local sock, peer = conn.sock, conn.peer
-  local req, status, reason = http_read_head(conn.parser, sock, nil, server.header_timeout, nil, true, peer)
+  local parser = conn.parser or equip(server, conn)   -- (none after a doze)
+  local req, status, reason = http_read_head(parser, sock, nil, server.header_timeout, nil, true, peer)
   if not req then
     if status == "idle" then return sock end   -- readable, but no request: wait on
     if type(status) == "number" then reject(server, conn, status, reason) end
@@ -235,38 +246,18 @@ local function serve_one(server, conn)
   return sock
 end
 
-local wake
-
---- Give conn what serving a request takes: a parser and, unless its
--- handler takes no res, a response object (a dozing connection holds
--- neither).
-local function equip(server, conn)
-  conn.res = not server.lean and Response.new(conn)
-  conn.parser = http_parser("request", server.limits, Request)
-end
-
 --- conn was quiet for the queue's trim time (waited seconds): close it
 -- if that used up its wait -- header_timeout before a first request,
--- idle_timeout after one -- else let it doze without its parser,
--- response object and read buffer (sock:dormant) for the rest.
+-- idle_timeout after one -- else let it doze for the rest without its
+-- parser, response object and read buffer (serve_one makes them again).
+-- A dozing connection (no parser) handed out as idle has used it up.
 local function doze(server, conn, waited)
   local limit = conn.peer and server.idle_timeout or server.header_timeout
   local left = limit and limit - waited
-  if server.stopping or left and left <= 0 then return finish(server, conn) end
-  local sock = conn.sock
-  server.queue:leave(sock)
+  if server.stopping or not conn.parser or left and left <= 0 then return finish(server, conn) end
+  server.queue:doze(conn.sock, left)
   server.conns[conn] = false
-  conn.res, conn.parser, conn.peer = false, false, false  -- ~900 bytes; equip() on waking
-  sock:dormant(left, wake, server, conn)
-end
-
---- A dozing connection woke (why: "readable", "timeout" or "closed"), in
--- a thread of its own: back to the queue, or the end.
-function wake(server, conn, why)
-  if why ~= "readable" or server.stopping then return finish(server, conn) end
-  server.conns[conn] = true
-  equip(server, conn)
-  server.queue:add(conn.sock, conn)
+  conn.res, conn.parser, conn.peer = false, false, false  -- ~900 bytes
 end
 
 --- A worker's round: serve the connections the queue hands over, giving
@@ -309,8 +300,8 @@ end
 function _M.serve(server, sock, host, port)
   local conn = {server = server, sock = sock, closing = false, res = false, parser = false,
                 peer = false, remote_addr = host or false, remote_port = port or false}
-  equip(server, conn)
   server:_track(conn, true)
+  equip(server, conn)
   sock:settimeout(server.write_timeout)
   server.queue:add(sock, conn)
 end
