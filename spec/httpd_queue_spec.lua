@@ -185,4 +185,54 @@ describe("httpd queue", function()
     assert.equal(3, #mts)
     assert.equal(mts[2], mts[3])                 -- the same connection state: no doze between
   end)
+
+  it("does not spin while a handler blocks and its client has sent more", function()
+    local function app(req)
+      if req.path == "/slow" then eventlet.sleep(0.5) end
+      return 200, {}, "ok"
+    end
+    with_server(app, nil, function(_, port)
+      local c = connect(port)
+      assert.equal("ok", get(c, "/fast"))            -- watched by the queue since
+      eventlet.sleep(0.01)
+      local cpu = os.clock()
+      assert(c:send("GET /slow HTTP/1.1\r\nHost: x\r\n\r\n"))
+      c:shutdown("send")                             -- end of stream: readable all along
+      assert.equal("ok", read_responses(c, 1)[1].body)
+      c:close()
+      assert.is_true(os.clock() - cpu < 0.1, "CPU seconds: " .. (os.clock() - cpu))
+    end)
+  end)
+
+  it("keeps a request's forgotten Timeout out of the next client's request", function()
+    local function app(req)
+      if req.path == "/a" then local _ = eventlet.Timeout(0.1) end   -- never cancelled
+      if req.path == "/b" then eventlet.sleep(0.3) end
+      return 200, {}, "ok"
+    end
+    with_server(app, nil, function(_, port)
+      local a = connect(port)
+      assert(a:send("GET /a HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"))
+      assert.equal("ok", read_responses(a, 1)[1].body)
+      a:close()
+      local b = connect(port)
+      assert.equal("ok", get(b, "/b"))               -- a 500 if a's Timeout reached b
+      b:close()
+    end)
+  end)
+
+  it("refuses to detach a connection's socket from under the queue", function()
+    local ok, err
+    local function app(req)
+      ok, err = pcall(req._conn.sock.detach, req._conn.sock)
+      return 200, {}, "ok"
+    end
+    with_server(app, nil, function(_, port)
+      local c = connect(port)
+      assert.equal("ok", get(c, "/"))
+      c:close()
+    end)
+    assert.is_false(ok)
+    assert.matches("in use", err)
+  end)
 end)

@@ -105,7 +105,8 @@ static int head_step(lua_State *L, eh_http *h, eh_sock *s) {
     st = eh_sock_read_some(s);
     if (st == EH_IO_OK) continue;
     if (st != EH_IO_AGAIN) return head_fail(L, h, s, st);
-    if (len == 0 && h->may_doze) {   /* dry between requests: the caller waits */
+    if (len == 0 && h->may_doze && s->rwait == EV_READ) {  /* dry between requests: */
+      /* the caller waits (a TLS handshake that must write parks below) */
       restore_timeout(h, s);
       lua_pushnil(L);
       lua_pushliteral(L, "idle");

@@ -179,16 +179,17 @@ static void watch(eh_serveq *q, eh_sock *s) {
 /* A watched or dozing member turned readable (socket.c's reader
  * watcher).  A dozing one drops its idle deadline: watched again after
  * this request, it gets a quiet check anew. */
-void eh_serveq_readable(eh_sock *s) {
+int eh_serveq_readable(eh_sock *s) {
   eh_serveq *q = s->q;
   if (s->qstate == Q_DOZING) {
     if (ev_is_active(&s->dtimer)) ev_timer_stop(q->hub->loop, &s->dtimer);
   } else if (s->qstate != Q_WATCHED) {
-    return;                             /* ready or served already */
+    return 0;                           /* ready or served already: stop watching */
   }
   if (!s->ridle) { ev_unref(q->hub->loop); s->ridle = 1; }  /* left armed */
   make_ready(q, s, 0);
   kick(loop_state(q->hub), q);
+  return 1;
 }
 
 /* A member is closing: a busy, watched or dozing one leaves now; a ready
@@ -261,6 +262,8 @@ static int l_next(lua_State *L) {
   eh_thread *t = q->hub->current;
   if (lua_toboolean(L, 3) && q->kicked > 0) q->kicked--;
   if (s != NULL && s->q == q && s->fd >= 0 && s->qstate == Q_BUSY && !q->closed) watch(q, s);
+  if ((t->flags & EH_F_LENT) && (t->cancelled || t->timeouts))
+    t->flags |= EH_F_SEEN;      /* a Timeout of its last request still aims at it */
   if (t->flags & EH_F_SEEN) {   /* its last handler holds it: it serves no other */
     if (q->head != NULL || q->polled != NULL) kick(L, q);
     return 0;
@@ -350,7 +353,7 @@ static int l_gc(lua_State *L) {
 /* http_queue(limit, fn, ...) -> a queue whose workers run fn(..., queue)
  * in green threads of their own, and which hands out a watched connection
  * as idle after IDLE_TRIM seconds of quiet, or limit seconds if fewer
- * (the server's shortest timeout).  [-n, +1, m] */
+ * (the server's shortest timeout).  [-n, +1, e] */
 static int l_http_queue(lua_State *L) {
   double limit = luaL_optnumber(L, 1, IDLE_TRIM);
   double trim = limit < IDLE_TRIM ? limit : IDLE_TRIM;

@@ -141,7 +141,7 @@ static void reader_cb(struct ev_loop *loop, ev_io *w, int revents) {
   (void)revents;
   if (s->reader) eh_wake_polled(s->reader);
   else if (s->dormant) eh_sock_wake_dormant(s, "readable", 1);
-  else if (s->q) eh_serveq_readable(s);
+  else if (s->q && eh_serveq_readable(s)) return;
   else stop_watcher(loop, w, &s->ridle);
 }
 
@@ -544,7 +544,7 @@ static int l_detach(lua_State *L) {
   eh_sock *s = eh_checksocket(L, 1);
   int fd = s->fd;
   if (s->tls) return luaL_error(L, "socket: cannot detach a TLS connection");
-  if (s->reader || s->writer || s->dormant)
+  if (s->reader || s->writer || s->dormant || s->q)
     return luaL_error(L, "socket: cannot detach while in use");
   stop_watcher(s->hub->loop, &s->rio, &s->ridle);
   stop_watcher(s->hub->loop, &s->wio, &s->widle);

@@ -136,7 +136,7 @@ void eh_sock_drop_dormant(lua_State *L, eh_sock *s);
 extern const luaL_Reg eh_dormant_methods[];
 
 /* serveq.c */
-void eh_serveq_readable(eh_sock *s);
+int eh_serveq_readable(eh_sock *s);
 void eh_serveq_closing(eh_sock *s);
 void eh_open_serveq(lua_State *L);
 extern const luaL_Reg eh_serveq_funcs[];

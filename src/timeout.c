@@ -47,6 +47,7 @@ static void timeout_cb(struct ev_loop *loop, ev_timer *w, int revents) {
   (void)loop; (void)revents;
   lua_rawgeti(L, LUA_REGISTRYINDEX, to->anchor);     /* the Timeout */
   unanchor(L, to);
+  if (t->timeouts) t->timeouts--;
   if (t->state == EH_DEAD || (t->flags & EH_F_FINISHED) ||
       (t->cancelled && t->cancel_once)) {            /* a kill wins */
     lua_settop(L, top);
@@ -64,6 +65,7 @@ static void arm(lua_State *L, int idx, eh_timeout *to) {
   ev_now_update(to->hub->loop);
   ev_timer_set(&to->timer, to->seconds, 0.);
   ev_timer_start(to->hub->loop, &to->timer);
+  to->target->timeouts++;
   lua_pushvalue(L, idx);
   to->anchor = luaL_ref(L, LUA_REGISTRYINDEX);
 }
@@ -94,6 +96,7 @@ static int l_timeout(lua_State *L) {
 /* t:cancel(): disarm; if it already fired, its pending error is withdrawn. */
 static int to_cancel(lua_State *L) {
   eh_timeout *to = check_timeout(L, 1);
+  if (ev_is_active(&to->timer) && to->target->timeouts) to->target->timeouts--;
   ev_timer_stop(to->hub->loop, &to->timer);
   unanchor(L, to);
   eh_clear_cancel(L, to->target, to);

@@ -289,7 +289,7 @@ function Server:stop(opts)
   if self.queue then self.queue:close() end
   local w = self._slot_waiter
   if w then self._slot_waiter = nil core_unpark(w, self._slot_seq) end
-  local me = core.getcurrent()     -- a handler may stop its own server
+  local me = core.getcurrent(true) -- a handler may stop its own server
   local mine = self.busy[me] and self.busy[me].conn and 1 or 0
   local deadline = core_now() + grace
   while self.nconns > mine and core_now() < deadline do
@@ -297,12 +297,13 @@ function Server:stop(opts)
     core_park(deadline - core_now(), "httpd: draining")
   end
   self._drain_waiter = nil
+  local victims = {}   -- listed first: a kill yields, and workers come and go meanwhile
   for thread, slot in pairs(self.busy) do
-    local conn = slot.conn
-    if conn and thread ~= me then
-      conn.killed = true
-      core.kill(thread)
-    end
+    if slot.conn and thread ~= me then victims[thread] = slot.conn end
+  end
+  for thread, conn in pairs(victims) do
+    conn.killed = true
+    core.kill(thread)
   end
   while self.nconns > mine do core_sleep(0.001) end
   self.stopped = true

@@ -1,7 +1,9 @@
---- eventlet.httpd.connection: one client connection, served by its own
--- green thread: read a head (in C, straight from the socket buffer),
--- call the handler, frame the response, drain what the handler left of
--- the body, and go round again while keep-alive lasts.
+--- eventlet.httpd.connection: the server's connections and the workers
+-- that serve them (the queue in src/serveq.c hands a worker whichever
+-- connection has bytes to read): read a head (in C, straight from the
+-- socket buffer), call the handler, frame the response, drain what the
+-- handler left of the body, and give the connection back to the queue
+-- while keep-alive lasts.
 local core = require "eventlet.core"
 local Request = require "eventlet.httpd.request"
 local Response = require "eventlet.httpd.response"
@@ -223,7 +225,8 @@ end
 local function serve_one(server, conn)
   local sock, peer = conn.sock, conn.peer
   local parser = conn.parser or equip(server, conn)   -- (none after a doze)
-  local req, status, reason = http_read_head(parser, sock, nil, server.header_timeout, nil, true, peer)
+  local wait = server.header_timeout   -- (bounds a TLS handshake that must write first)
+  local req, status, reason = http_read_head(parser, sock, wait, wait, nil, true, peer)
   if not req then
     if status == "idle" then return sock end   -- readable, but no request: wait on
     if type(status) == "number" then reject(server, conn, status, reason) end
@@ -252,7 +255,8 @@ end
 -- parser, response object and read buffer (serve_one makes them again).
 -- A dozing connection (no parser) handed out as idle has used it up.
 local function doze(server, conn, waited)
-  local limit = conn.peer and server.idle_timeout or server.header_timeout
+  local limit = server.header_timeout
+  if conn.peer then limit = server.idle_timeout end
   local left = limit and limit - waited
   if server.stopping or not conn.parser or left and left <= 0 then return finish(server, conn) end
   server.queue:doze(conn.sock, left)
@@ -282,7 +286,7 @@ end
 -- connection with it.  server.busy maps each worker to its slot, whose
 -- conn field is the connection it serves, or false.
 function _M.work(server, q)
-  local me = core.getcurrent()
+  local me = core.getcurrent(true)
   local slot = {conn = false}
   server.busy[me] = slot
   local ok, err = pcall(work_rounds, server, q, slot)
