@@ -105,8 +105,9 @@ static int head_step(lua_State *L, eh_http *h, eh_sock *s) {
     st = eh_sock_read_some(s);
     if (st == EH_IO_OK) continue;
     if (st != EH_IO_AGAIN) return head_fail(L, h, s, st);
-    if (len == 0 && h->may_doze && s->rwait == EV_READ) {  /* dry between requests: */
-      /* the caller waits (a TLS handshake that must write parks below) */
+    /* Dry between requests: the caller waits (a TLS handshake that must
+     * write first parks below instead). */
+    if (len == 0 && h->may_doze && s->rwait == EV_READ) {
       restore_timeout(h, s);
       lua_pushnil(L);
       lua_pushliteral(L, "idle");
@@ -166,11 +167,11 @@ static int head_k(lua_State *L, int status, lua_KContext ctx) {
  * "idle" (doze: nothing of a head is buffered and the socket is dry; the
  * caller waits for it without a thread, serveq.c).  idle bounds the wait
  * for the first byte, header_timeout the whole head once it has begun
- * (slowloris); both in seconds, nil for none.  expect, for a request with an Expect field:
- * 100 (send "100 Continue" before reading the body) or 417 (one it
- * cannot meet: answer that; decide_expect in http.c).  skip_body: a response
- * parser reads the answer to a HEAD.  mt: the message's metatable, in
- * place of the parser's.  [-0, +(1|2|3), e] */
+ * (slowloris); both in seconds, nil for none.  expect, for a request with
+ * an Expect field: 100 (send "100 Continue" before reading the body) or
+ * 417 (one it cannot meet: answer that; decide_expect in http.c).
+ * skip_body: a response parser reads the answer to a HEAD.  mt: the
+ * message's metatable, in place of the parser's.  [-0, +(1|2|3), e] */
 static int l_http_read_head(lua_State *L) {
   eh_http *h = check_parser(L);
   eh_sock *s = eh_checksocket(L, 2);
