@@ -92,9 +92,9 @@ struct eh_thread {
   const void *cancel_owner; /* the Timeout whose firing is pending */
   unsigned char state, wake, flags;
   unsigned char cancelled;   /* EH_UV_CANCEL holds a value */
-  unsigned short timeouts;   /* armed Timeouts aimed at it (timeout.c) */
   unsigned char cancel_once; /* ...which is a kill: delivered once */
   unsigned char lazy_timer;  /* timer left armed, unref'd, by an ended park */
+  unsigned short timeouts;   /* armed Timeouts aimed at it (timeout.c) */
   double deadline;        /* eh_monotonic() when the park times out, if past
                              its kept timer's expiry (parktimer.c); else 0 */
 };

@@ -121,9 +121,10 @@ static void release(lua_State *L, eh_sock *s) {
   s->qstate = Q_BUSY;
 }
 
-/* The check of a member's quiet time ran out: a watched connection quiet
- * for the trim time is handed out as idle; any other is checked again a
- * trim time later (the timer stays armed, so watching costs nothing). */
+/* The check of a member's quiet time ran out: a dozing connection (its
+ * idle deadline) or a watched one quiet for the trim time is handed out
+ * as idle; any other is checked again later (the timer stays armed, so
+ * watching costs nothing). */
 static void trim_cb(struct ev_loop *loop, ev_timer *w, int revents) {
   eh_sock *s = (eh_sock *)w->data;
   eh_serveq *q = s->q;
@@ -131,19 +132,11 @@ static void trim_cb(struct ev_loop *loop, ev_timer *w, int revents) {
   (void)revents;
   if (q == NULL) return;
   after = q->trim;
-  if (s->qstate == Q_DOZING) {          /* its idle deadline */
+  if (s->qstate == Q_WATCHED) after -= ev_now(loop) - s->qsince;
+  if (s->qstate == Q_DOZING || (s->qstate == Q_WATCHED && after <= TRIM_SLACK)) {
     make_ready(q, s, 1);
     kick(loop_state(q->hub), q);
     return;
-  }
-  if (s->qstate == Q_WATCHED) {
-    double waited = ev_now(loop) - s->qsince;
-    if (waited + TRIM_SLACK >= q->trim) {
-      make_ready(q, s, 1);
-      kick(loop_state(q->hub), q);
-      return;
-    }
-    after = q->trim - waited;
   }
   ev_timer_set(w, after, 0.);
   ev_timer_start(loop, w);

@@ -215,7 +215,7 @@ end
 local function equip(server, conn)
   conn.res = not server.lean and Response.new(conn)
   conn.parser = http_parser("request", server.limits, Request)
-  server.conns[conn] = true
+  server:_track(conn, true)
   return conn.parser
 end
 
@@ -260,7 +260,7 @@ local function doze(server, conn, waited)
   local left = limit and limit - waited
   if server.stopping or not conn.parser or left and left <= 0 then return finish(server, conn) end
   server.queue:doze(conn.sock, left)
-  server.conns[conn] = false
+  server:_track(conn, false)
   conn.res, conn.parser, conn.peer = false, false, false  -- ~900 bytes
 end
 
@@ -304,7 +304,6 @@ end
 function _M.serve(server, sock, host, port)
   local conn = {server = server, sock = sock, closing = false, res = false, parser = false,
                 peer = false, remote_addr = host or false, remote_port = port or false}
-  server:_track(conn, true)
   equip(server, conn)
   sock:settimeout(server.write_timeout)
   server.queue:add(sock, conn)
