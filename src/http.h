@@ -117,5 +117,6 @@ extern const luaL_Reg eh_http_write_funcs[];
 
 /* http_sock.c: parsing straight from a socket's read buffer */
 extern const luaL_Reg eh_http_sock_funcs[];
+int eh_http_reply(lua_State *L);   /* core.http_reply (http_sock.c) */
 
 #endif

@@ -389,7 +389,7 @@ static int l_http_reply_flags(lua_State *L) {
  * so a server can call this outside the handler's protected call.  The
  * socket comes first, as in http_send (send_k finds it there); seen &
  * EH_HW_CLOSES tells whether the connection ends.  [-0, +2, e] */
-static int l_http_reply(lua_State *L) {
+int eh_http_reply(lua_State *L) {
   eh_sock *s = eh_checksocket(L, 1);
   eh_http *h = (eh_http *)eh_checkudata(L, 2, eh_gethub(L)->parser_mt, EH_HTTP_MT);
   size_t blen;
@@ -456,5 +456,5 @@ const luaL_Reg eh_http_sock_funcs[] = {
   {"http_is_tls", l_http_is_tls},
   {"http_read_head", l_http_read_head}, {"http_read_body", l_http_read_body},
   {"http_send", l_http_send}, {"http_send_chunk", l_http_send_chunk},
-  {"http_reply", l_http_reply}, {"http_reply_flags", l_http_reply_flags},
+  {"http_reply", eh_http_reply}, {"http_reply_flags", l_http_reply_flags},
   {NULL, NULL}};

@@ -193,6 +193,8 @@ void eh_waitq_unlink(eh_thread *t);
 void eh_waitq_clear(eh_waitq *q);
 int eh_waitq_park(lua_State *L, eh_waitq *q, double timeout, const char *what,
                   int labelidx, int itemidx, lua_KFunction k, lua_KContext ctx);
+int eh_waitq_park_frame(lua_State *L, eh_waitq *q, const char *what, lua_KFunction k,
+                        lua_KContext ctx);
 int eh_waitq_reason(lua_State *L);
 int eh_waitq_wake(lua_State *L, eh_waitq *q, int n);
 void eh_open_waitq(lua_State *L);

@@ -27,10 +27,9 @@
  * itself while the connection is busy, so a request costs no timer
  * operation.
  */
-#include "socket.h"
+#include "serveq.h"
 #include "tls.h"
 
-#define SERVEQ_MT "eventlet.http_queue"
 /* Seconds of quiet after which a watched connection is handed out as
  * idle (bench/httpd/misses.sh builds with a longer one: under valgrind,
  * busy connections wait longer). */
@@ -40,24 +39,9 @@
 #define IDLE_WORKERS 16     /* parked workers kept; a spare one beyond ends */
 #define TRIM_SLACK 1e-3     /* seconds: a trim check this close is due */
 
-/* Where a member connection is. */
-enum { Q_BUSY, Q_WATCHED, Q_READY, Q_DOZING };
-
-typedef struct eh_serveq {
-  eh_hub *hub;
-  eh_sock *head, *tail;     /* ready, first served first (s->qnext) */
-  eh_sock *polled, *polled_tail;  /* readied by the poll under way, newest
-                                     first: libev reports in reverse */
-  eh_waitq idle;            /* workers parked in next() */
-  int kicked;               /* workers woken or spawned, not yet in next() */
-  int spawn_ref;            /* registry: {fn, args...} a new worker runs */
-  int closed;
-  double trim;              /* seconds quiet before a connection is idle */
-} eh_serveq;
-
 /* The queue at idx (checked by metatable address: once a request).
  * [-0, +0, v] */
-static eh_serveq *check_queue(lua_State *L, int idx) {
+eh_serveq *eh_serveq_check(lua_State *L, int idx) {
   return (eh_serveq *)eh_checkudata(L, idx, eh_gethub(L)->serveq_mt, SERVEQ_MT);
 }
 
@@ -210,20 +194,24 @@ static eh_sock *pop_ready(lua_State *L, eh_serveq *q) {
 
 static int next_k(lua_State *L, int status, lua_KContext ctx);
 
-/* Hand the calling worker the next ready connection: conn, or conn,
- * "idle", seconds quiet; parks while none is ready; nothing when the
- * queue closed or has workers to spare.  [-0, +(0|1|3), e] */
-static int next_step(lua_State *L, eh_serveq *q) {
+/* Hand the calling worker the next ready connection: pushes conn, or
+ * conn, "idle", seconds quiet, and sets *out to its socket; parks while
+ * none is ready (k runs then, with ctx the queue: its stack emptied, or
+ * kept when keep is set); returns 0 when the queue closed or has workers
+ * to spare.  [-0, +(0|1|3), e] */
+int eh_serveq_take(lua_State *L, eh_serveq *q, eh_sock **out, lua_KFunction k, int keep) {
   eh_sock *s = pop_ready(L, q);
   if (s == NULL) {
+    const char *what = "httpd: waiting for a request";
     if (q->closed || q->idle.n >= IDLE_WORKERS) return 0;
     q->kicked = 0;   /* none is on its way to an empty list that matters */
-    return eh_waitq_park(L, &q->idle, -1, "httpd: waiting for a request", 0, 0, next_k,
-                         (lua_KContext)q);
+    if (keep) return eh_waitq_park_frame(L, &q->idle, what, k, (lua_KContext)q);
+    return eh_waitq_park(L, &q->idle, -1, what, 0, 0, k, (lua_KContext)q);
   }
   if (q->head != NULL || q->polled != NULL) kick(L, q);
   eh_gethub(L)->current->flags |= EH_F_LENT;
   s->drained = 0;    /* readable: the next read tries the fd */
+  *out = s;
   lua_rawgeti(L, LUA_REGISTRYINDEX, s->qref);
   if (!s->qidle) return 1;
   if (ev_is_active(&s->dtimer)) ev_timer_stop(q->hub->loop, &s->dtimer);
@@ -232,15 +220,41 @@ static int next_step(lua_State *L, eh_serveq *q) {
   return 3;
 }
 
-/* A parked worker woke: a kick (or close) counted it on its way. */
-static int next_k(lua_State *L, int status, lua_KContext ctx) {
-  eh_serveq *q = (eh_serveq *)ctx;
+/* In the continuation of a park in eh_serveq_take: a kick (or close)
+ * counted the worker on its way; a kill or Timeout is raised. */
+void eh_serveq_woke(lua_State *L, eh_serveq *q) {
   int wake = eh_gethub(L)->current->wake;
-  (void)status;
   if (wake == EH_WAKE_UNPARK && q->kicked > 0) q->kicked--;
   eh_waitq_reason(L);
+}
+
+/* A parked worker woke: take a connection again.  [-0, +(0|1|3), e] */
+static int next_k(lua_State *L, int status, lua_KContext ctx) {
+  eh_serveq *q = (eh_serveq *)ctx;
+  eh_sock *s;
+  (void)status;
+  eh_serveq_woke(L, q);
   lua_settop(L, 0);
-  return next_step(L, q);
+  return eh_serveq_take(L, q, &s, next_k, 0);
+}
+
+/* Give back s (the connection the worker just served, or NULL) to be
+ * watched for its next request; fresh: the worker's first call (it was
+ * counted on its way).  Returns 0 when the worker must end: its last
+ * handler took hold of its thread, or a Timeout of that request still
+ * aims at it.  [-0, +0, m] */
+int eh_serveq_give_back(lua_State *L, eh_serveq *q, eh_sock *s, int fresh) {
+  eh_thread *t = q->hub->current;
+  if (fresh && q->kicked > 0) q->kicked--;
+  if (s != NULL && s->q == q && s->fd >= 0 && s->qstate == Q_BUSY && !q->closed) watch(q, s);
+  if ((t->flags & EH_F_LENT) && (t->cancelled || t->timeouts))
+    t->flags |= EH_F_SEEN;      /* a Timeout of its last request still aims at it */
+  if (t->flags & EH_F_SEEN) {   /* its last handler holds it: it serves no other */
+    if (q->head != NULL || q->polled != NULL) kick(L, q);
+    return 0;
+  }
+  t->flags &= (unsigned char)~EH_F_LENT;
+  return 1;
 }
 
 /* q:next([sock[, fresh]]) -> conn | conn, "idle", seconds | nothing: give
@@ -250,26 +264,17 @@ static int next_k(lua_State *L, int status, lua_KContext ctx) {
  * queue closed, or enough workers are parked -- the worker ends.  fresh:
  * the worker's first call (it was counted on its way).  [-(0..2), +(0|1|3), e] */
 static int l_next(lua_State *L) {
-  eh_serveq *q = check_queue(L, 1);
+  eh_serveq *q = eh_serveq_check(L, 1);
   eh_sock *s = lua_isnoneornil(L, 2) ? NULL : eh_checksocket(L, 2);
-  eh_thread *t = q->hub->current;
-  if (lua_toboolean(L, 3) && q->kicked > 0) q->kicked--;
-  if (s != NULL && s->q == q && s->fd >= 0 && s->qstate == Q_BUSY && !q->closed) watch(q, s);
-  if ((t->flags & EH_F_LENT) && (t->cancelled || t->timeouts))
-    t->flags |= EH_F_SEEN;      /* a Timeout of its last request still aims at it */
-  if (t->flags & EH_F_SEEN) {   /* its last handler holds it: it serves no other */
-    if (q->head != NULL || q->polled != NULL) kick(L, q);
-    return 0;
-  }
-  t->flags &= (unsigned char)~EH_F_LENT;
-  return next_step(L, q);
+  if (!eh_serveq_give_back(L, q, s, lua_toboolean(L, 3))) return 0;
+  return eh_serveq_take(L, q, &s, next_k, 0);
 }
 
 /* q:add(sock, conn): make sock a member, ready now -- a connection just
  * accepted; conn is what workers are handed for it.  It stays a member
  * until it closes.  [-2, +0, e] */
 static int l_add(lua_State *L) {
-  eh_serveq *q = check_queue(L, 1);
+  eh_serveq *q = eh_serveq_check(L, 1);
   eh_sock *s = eh_checksocket(L, 2);
   luaL_checkany(L, 3);
   if (q->closed) return luaL_error(L, "http_queue: closed");
@@ -291,7 +296,7 @@ static int l_add(lua_State *L) {
  * its read buffer until a request comes (handed out as ready again) or
  * seconds pass (as idle again; nil: no limit).  [-(1|2), +0, e] */
 static int l_doze(lua_State *L) {
-  eh_serveq *q = check_queue(L, 1);
+  eh_serveq *q = eh_serveq_check(L, 1);
   eh_sock *s = eh_checksocket(L, 2);
   double left = luaL_optnumber(L, 3, -1.);
   if (s->q != q || s->qstate != Q_BUSY || s->fd < 0)
@@ -311,7 +316,7 @@ static int l_doze(lua_State *L) {
  * end.  Members on the ready list (closed by the server's stop) leave;
  * the rest leave as they close.  [-0, +0, e] */
 static int l_close(lua_State *L) {
-  eh_serveq *q = check_queue(L, 1);
+  eh_serveq *q = eh_serveq_check(L, 1);
   eh_sock *s;
   if (q->closed) return 0;
   q->closed = 1;
@@ -328,15 +333,25 @@ static int l_close(lua_State *L) {
 
 /* __tostring: "http_queue (3 parked workers)".  [-0, +1, m] */
 static int l_tostring(lua_State *L) {
-  eh_serveq *q = check_queue(L, 1);
+  eh_serveq *q = eh_serveq_check(L, 1);
   lua_pushfstring(L, "http_queue (%d parked workers%s)", q->idle.n, q->closed ? ", closed" : "");
   return 1;
+}
+
+/* q:counts() -> in_c, to_lua: requests q:serve() answered in C alone,
+ * and connections it handed to Lua (a first request, a doze, anything
+ * but the common answer: docs/httpd.md).  [-0, +2, -] */
+static int l_counts(lua_State *L) {
+  eh_serveq *q = eh_serveq_check(L, 1);
+  lua_pushinteger(L, q->in_c);
+  lua_pushinteger(L, q->to_lua);
+  return 2;
 }
 
 /* __gc: unlink parked workers (they stay parked); the queue is only
  * collected once no member holds it.  [-0, +0, -] */
 static int l_gc(lua_State *L) {
-  eh_serveq *q = check_queue(L, 1);
+  eh_serveq *q = eh_serveq_check(L, 1);
   eh_waitq_clear(&q->idle);
   luaL_unref(L, LUA_REGISTRYINDEX, q->spawn_ref);
   q->spawn_ref = LUA_NOREF;
@@ -372,7 +387,8 @@ static int l_http_queue(lua_State *L) {
 }
 
 static const luaL_Reg queue_methods[] = {
-  {"next", l_next}, {"add", l_add}, {"doze", l_doze}, {"close", l_close}, {NULL, NULL}};
+  {"next", l_next}, {"serve", eh_serveq_lane}, {"add", l_add}, {"doze", l_doze},
+  {"close", l_close}, {"counts", l_counts}, {NULL, NULL}};
 
 static const luaL_Reg queue_meta[] = {
   {"__tostring", l_tostring}, {"__gc", l_gc}, {"__close", l_close}, {"__index", NULL},

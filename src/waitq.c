@@ -99,6 +99,17 @@ int eh_waitq_park(lua_State *L, eh_waitq *q, double timeout, const char *what,
   return eh_park(L, timeout < 0 ? -1. : timeout, what, -1, ctx, k);
 }
 
+/* Park the running thread at q's tail, without a timeout or an item,
+ * keeping its stack: the calling C function's frame is there when k runs
+ * (its wakers pass no values).  The serve queue's lane parks so. */
+int eh_waitq_park_frame(lua_State *L, eh_waitq *q, const char *what, lua_KFunction k,
+                        lua_KContext ctx) {
+  eh_thread *t = eh_gethub(L)->current;
+  if (t->flags & EH_F_ITEM) drop_item(L, t);
+  link_tail(q, t);
+  return eh_park(L, -1., what, -1, ctx, k);
+}
+
 /* In the continuation of eh_waitq_park: forget an item nobody took and
  * return why the thread woke (EH_WAKE_UNPARK or EH_WAKE_TIMEOUT); a kill
  * or Timeout is raised.  [-0, +0, v] */

@@ -150,37 +150,10 @@ local function handle(server, conn, req)
   res._req = false   -- an idle connection keeps no request
 end
 
---- handle() for a handler that takes no res (server.lean, never with an
--- access log): no response object is made unless the handler asks for
--- one through req -- conn.res holds the request until then (request.lua)
--- -- and a string body goes out in one C call after the handler's
--- protected call, in a protected call of its own (http_reply returns
--- false, reason for what it cannot send: the handler's error, as in
--- respond()).  So the handler runs a call frame lower on the connection's
--- stack, which at 1,000 connections is out of cache, and the send reuses
--- the frames the handler's call just warmed (docs/httpd.md).
-local function handle_lean(server, conn, req)
-  conn.res = req
-  local ok, status, headers, body = xpcall(server.call, on_error, req)
-  local err, bytes, seen
-  if not ok then
-    err, status = status, false
-  elseif conn.res ~= req or status == nil or type(body) ~= "string" then
-    ok, err = xpcall(answer_lean, on_error, conn, req, status, headers, body)
-    status = false
-  else
-    conn.res = false   -- answered: req:write() from another thread meanwhile is refused
-    local sent
-    sent, bytes, seen = pcall(http_reply, conn.sock, conn.parser, status, headers, body,
-                              must_close(conn))
-    if not sent then              -- raised while writing (a Timeout, a kill): some may be out,
-      ok, err, bytes = false, bytes, 0   -- so no 500 after it (headers_sent): the connection ends
-    elseif bytes == false then    -- nothing sent: the handler's error, a 500
-      ok, err, status = false, seen, false
-    elseif not bytes or seen & SEEN_CLOSES ~= 0 then
-      conn.closing = true
-    end
-  end
+--- What follows a lean request's answer: a 500 for a failed handler,
+-- posthooks, the rest of an unread body -- or nothing, the common case.
+-- status and bytes: what went out without a response object, if anything.
+local function lean_after(server, conn, req, ok, err, status, bytes)
   local hooks = rawget(req, "posthooks")
   if ok and not hooks and not req.has_body then   -- the common case: all done
     conn.res = false
@@ -189,6 +162,47 @@ local function handle_lean(server, conn, req)
   local res = (not ok or hooks) and response_after(conn, req, status, bytes or 0)
   after(server, conn, req, res, ok, err)
   conn.res = false
+end
+
+--- What follows a string answer sent by http_reply -- sent, bytes, seen:
+-- the results of its pcall.
+local function lean_replied(server, conn, req, status, sent, bytes, seen)
+  local ok, err = true, nil
+  if not sent then              -- raised while writing (a Timeout, a kill): some may be out,
+    ok, err, bytes = false, bytes, 0   -- so no 500 after it (headers_sent): the connection ends
+  elseif bytes == false then    -- nothing sent: the handler's error, a 500
+    ok, err, status = false, seen, false
+  elseif not bytes or seen & SEEN_CLOSES ~= 0 then
+    conn.closing = true
+  end
+  return lean_after(server, conn, req, ok, err, status, bytes)
+end
+
+--- What follows a lean handler's protected call (ok and its results):
+-- a string body goes out in one C call, in a protected call of its own
+-- (http_reply returns false, reason for what it cannot send: the
+-- handler's error, as in respond()); anything else through a response
+-- object, made now unless the handler asked for one.
+local function lean_ran(server, conn, req, ok, status, headers, body)
+  if not ok then return lean_after(server, conn, req, false, status, false) end
+  if conn.res ~= req or status == nil or type(body) ~= "string" then
+    local err
+    ok, err = xpcall(answer_lean, on_error, conn, req, status, headers, body)
+    return lean_after(server, conn, req, ok, err, false)
+  end
+  conn.res = false   -- answered: req:write() from another thread meanwhile is refused
+  return lean_replied(server, conn, req, status, pcall(http_reply, conn.sock, conn.parser,
+                                                       status, headers, body, must_close(conn)))
+end
+
+--- handle() for a handler that takes no res (server.lean, never with an
+-- access log): no response object is made unless the handler asks for
+-- one through req -- conn.res holds the request until then (request.lua).
+-- A queue's worker runs the same steps in C while requests are common
+-- (q:serve, src/serve_lane.c), and hands over at lean_ran or lean_replied.
+local function handle_lean(server, conn, req)
+  conn.res = req
+  return lean_ran(server, conn, req, xpcall(server.call, on_error, req))
 end
 
 --- What every request on conn shares -- remote_addr, remote_port, scheme
@@ -219,16 +233,20 @@ local function equip(server, conn)
   return conn.parser
 end
 
---- Read and answer conn's next request; returns its socket while the
--- connection stays open (the queue then watches it, or finds the next
--- request already buffered: pipelining), nothing once it is closed.
-local function serve_one(server, conn)
-  local sock, peer = conn.sock, conn.peer
-  local parser = conn.parser or equip(server, conn)   -- (none after a doze)
-  local wait = server.header_timeout   -- (bounds a TLS handshake that must write first)
-  local req, status, reason = http_read_head(parser, sock, wait, wait, nil, true, peer)
+--- The request on conn is answered: its socket while the connection
+-- stays open (the queue then watches it, or finds the next request
+-- already buffered: pipelining), nothing once it is closed.
+local function serve_tail(server, conn)
+  if conn.closing or server.stopping then return finish(server, conn) end
+  if not conn.peer then conn.peer = peer_of(server, conn) end
+  return conn.sock
+end
+
+--- Answer what a head read on conn returned (http_read_head's results)
+-- and return as serve_tail does.
+local function serve_head(server, conn, req, status, reason)
   if not req then
-    if status == "idle" then return sock end   -- readable, but no request: wait on
+    if status == "idle" then return conn.sock end   -- readable, but no request: wait on
     if type(status) == "number" then reject(server, conn, status, reason) end
     return finish(server, conn)
   end
@@ -239,14 +257,20 @@ local function serve_one(server, conn)
     end
     conn.continue_pending = true
   end
-  if not peer then   -- the first request: fields of its own (see below)
+  if not conn.peer then   -- the first request: fields of its own (see peer_of)
     req.remote_addr, req.remote_port, req.scheme, req._conn = conn.remote_addr, conn.remote_port,
                                                                server.scheme, conn
   end
   if server.lean then handle_lean(server, conn, req) else handle(server, conn, req) end
-  if conn.closing or server.stopping then return finish(server, conn) end
-  if not peer then conn.peer = peer_of(server, conn) end
-  return sock
+  return serve_tail(server, conn)
+end
+
+--- Read and answer conn's next request; returns as serve_tail does.
+local function serve_one(server, conn)
+  local parser = conn.parser or equip(server, conn)   -- (none after a doze)
+  local wait = server.header_timeout   -- (bounds a TLS handshake that must write first)
+  return serve_head(server, conn, http_read_head(parser, conn.sock, wait, wait, nil, true,
+                                                 conn.peer))
 end
 
 --- conn was quiet for the queue's trim time (waited seconds): close it
@@ -264,18 +288,37 @@ local function doze(server, conn, waited)
   conn.res, conn.parser, conn.peer = false, false, false  -- ~900 bytes
 end
 
+--- Go on with conn where the queue's C lane handed it over (q:serve,
+-- src/serve_lane.c: why and its values); returns as serve_tail does.
+local function take_over(server, conn, why, a, b, c, d, e)
+  if why == nil then return serve_one(server, conn) end
+  if why == "idle" then return doze(server, conn, a) end
+  if why == "head" then return serve_head(server, conn, a, b, c) end
+  if why == "ran" then lean_ran(server, conn, a, b, c, d, e)
+  else lean_replied(server, conn, a, b, c, d, e) end   -- "replied"
+  return serve_tail(server, conn)
+end
+
 --- A worker's round: serve the connections the queue hands over, giving
 -- each back when it runs dry, until the queue has no more use for it.
+-- For a handler that takes no res the queue answers the common request
+-- in C (q:serve) and hands the rest over; else each goes to serve_one.
 -- slot.conn names the connection in hand.
 local function work_rounds(server, q, slot)
-  local next_conn = q.next
+  local lane, next_conn = server.lean and q.serve, q.next
+  local call = server.call
   local sock, fresh = nil, true
   while true do
-    local conn, why, waited = next_conn(q, sock, fresh)
+    local conn, why, a, b, c, d, e
+    if lane then
+      conn, why, a, b, c, d, e = lane(q, sock, fresh, call, on_error, server, slot)
+    else
+      conn, why, a = next_conn(q, sock, fresh)
+    end
     if not conn then return end
-    fresh, sock = false, nil
+    fresh = false
     slot.conn = conn
-    if why then doze(server, conn, waited) else sock = serve_one(server, conn) end
+    sock = take_over(server, conn, why, a, b, c, d, e)
     slot.conn = false
   end
 end
