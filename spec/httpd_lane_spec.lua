@@ -257,6 +257,32 @@ describe("httpd C lane", function()
     c:close()
   end)
 
+  it("calls the handler the server holds now, read for each request", function()
+    with_server(app_with({}), nil, function(srv, port)
+      local c = warm(port)
+      srv.call = function() return 200, {}, "swapped" end
+      assert.equal("swapped", ask(c, GET:format("/x"))[1].body)
+      c:close()
+    end)
+  end)
+
+  it("closes the connection of a worker that raised before its handler ran", function()
+    -- A handler that hides its body from the server (has_body) leaves the
+    -- parser mid-body: the next head read raises, and the worker ends.
+    local cases = {["/hide"] = function(req) req.has_body = false return 200, {}, "hid" end}
+    with_server(app_with(cases), nil, function(srv, port)
+      local c = warm(port)
+      c:settimeout(2)
+      local rs = ask(c, "POST /hide HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\n")
+      assert.equal("hid", rs[1].body)
+      assert(c:send(GET:format("/next")))
+      assert.equal("closed", select(2, c:recv(1)))
+      eventlet.sleep(0.01)
+      assert.equal(0, srv.nconns)
+      c:close()
+    end)
+  end)
+
   it("leaves an HTTP/1.0 keep-alive connection open, and closes one that asks", function()
     with_server(app_with({}), nil, function(_, port)
       local c = connect(port)

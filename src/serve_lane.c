@@ -26,23 +26,23 @@
  * one read; "head" for a request that expects 100-continue and for a
  * malformed one; "ran" when the handler failed, asked for a response
  * object or returned anything but a status and a string; "replied" when
- * the send failed, the connection ends, or posthooks or an unread body
- * wait.
+ * the send failed, the connection ends or the server stops, posthooks
+ * or an unread body wait, or the connection switched protocols.
  */
 #include "serveq.h"
 #include "http.h"
 #include "http_write.h"
 
-/* The frame: q:serve(sock, fresh, handler, msgh, server, slot), then the
- * field names the loop reads, interned once a call. */
-enum { F_Q = 1, F_SOCK, F_FRESH, F_HANDLER, F_MSGH, F_SERVER, F_SLOT, F_KEYS };
+/* The frame: q:serve(sock, fresh, msgh, server, slot), then the field
+ * names the loop reads, interned once a call. */
+enum { F_Q = 1, F_SOCK, F_FRESH, F_MSGH, F_SERVER, F_SLOT, F_KEYS };
 enum {
   K_PARSER, K_PEER, K_SOCK, K_RES, K_CONN, K_CLOSING, K_CONTINUE, K_STOPPING, K_KEEPALIVE,
-  K_POSTHOOKS, K_COUNT
+  K_POSTHOOKS, K_CALL, K_COUNT
 };
 static const char *const key_names[K_COUNT] = {
   "parser", "peer", "sock", "res", "conn", "closing", "continue_pending", "stopping",
-  "keepalive", "posthooks"};
+  "keepalive", "posthooks", "call"};
 #define FRAME (F_KEYS + K_COUNT - 1)
 
 /* A request's slots above the frame: its conn record and three of its
@@ -224,7 +224,10 @@ static int serve_taken(lua_State *L, eh_serveq *q, eh_sock *s) {
   get(L, S_CONN, K_SOCK);
   h = (eh_http *)lua_touserdata(L, S_PARSER);
   r = read_head(L, h, s);
-  if (r == HEAD_DRY) return -1;
+  if (r == HEAD_DRY) {
+    set_false(L, F_SLOT, K_CONN);
+    return -1;
+  }
   if (r == EH_HTTP_MORE) return hand_over(L, q, NULL, 0);
   if (r == EH_HTTP_ERROR) return hand_over(L, q, "head", eh_http_pusherror(L, h));
   lua_pushvalue(L, S_PEER);
@@ -234,8 +237,7 @@ static int serve_taken(lua_State *L, eh_serveq *q, eh_sock *s) {
     return hand_over(L, q, "head", 2);
   }
   set(L, S_CONN, K_RES, S_REQ);    /* a lean request: conn.res holds it (request.lua) */
-  set(L, F_SLOT, K_CONN, S_CONN);
-  lua_pushvalue(L, F_HANDLER);
+  get(L, F_SERVER, K_CALL);        /* the handler, read for each request as Lua does */
   lua_pushvalue(L, S_REQ);
   return after_handler(L, q, lua_pcallk(L, 1, 3, F_MSGH, (lua_KContext)q, handled_k));
 }
@@ -245,13 +247,14 @@ static int serve_taken(lua_State *L, eh_serveq *q, eh_sock *s) {
  * [-?, +?, e] */
 static int lane_loop(lua_State *L, eh_serveq *q, eh_sock *done, int fresh) {
   for (;;) {
-    eh_sock *s;
+    eh_sock *s = NULL;
     int n;
     if (!eh_serveq_give_back(L, q, done, fresh)) return 0;
     fresh = 0;
     lua_settop(L, FRAME);
     n = eh_serveq_take(L, q, &s, take_k, 1);
-    if (n != 1) return n;
+    if (n != 1 || s == NULL) return n;   /* (s stays NULL after a park that ran nested) */
+    set(L, F_SLOT, K_CONN, S_CONN);      /* named at once: a raise ends the worker, not it */
     n = serve_taken(L, q, s);
     if (n >= 0) return n;
     done = s;
@@ -267,16 +270,15 @@ static int take_k(lua_State *L, int status, lua_KContext ctx) {
   return lane_loop(L, q, NULL, 0);
 }
 
-/* q:serve(sock, fresh, handler, msgh, server, slot) -> see the top of
- * this file: give back sock (as q:next does) and answer ready
- * connections' requests in C -- handler(req) under msgh, a lean handler
- * -- while they are the common case; slot.conn names the connection in
- * hand meanwhile.  [-6, +(0..8), e] */
+/* q:serve(sock, fresh, msgh, server, slot) -> see the top of this file:
+ * give back sock (as q:next does) and answer ready connections' requests
+ * in C -- server.call(req) under msgh, a handler that takes no res --
+ * while they are the common case; slot.conn names the connection in hand
+ * meanwhile.  [-5, +(0..8), e] */
 int eh_serveq_lane(lua_State *L) {
   eh_serveq *q = eh_serveq_check(L, F_Q);
   eh_sock *s = lua_isnoneornil(L, F_SOCK) ? NULL : eh_checksocket(L, F_SOCK);
   int fresh = lua_toboolean(L, F_FRESH), i;
-  luaL_checktype(L, F_HANDLER, LUA_TFUNCTION);
   luaL_checktype(L, F_MSGH, LUA_TFUNCTION);
   luaL_checktype(L, F_SERVER, LUA_TTABLE);
   luaL_checktype(L, F_SLOT, LUA_TTABLE);

@@ -306,12 +306,11 @@ end
 -- slot.conn names the connection in hand.
 local function work_rounds(server, q, slot)
   local lane, next_conn = server.lean and q.serve, q.next
-  local call = server.call
   local sock, fresh = nil, true
   while true do
     local conn, why, a, b, c, d, e
     if lane then
-      conn, why, a, b, c, d, e = lane(q, sock, fresh, call, on_error, server, slot)
+      conn, why, a, b, c, d, e = lane(q, sock, fresh, on_error, server, slot)
     else
       conn, why, a = next_conn(q, sock, fresh)
     end
