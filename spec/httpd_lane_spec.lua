@@ -1,8 +1,9 @@
 -- The queue's C lane (src/serve_lane.c): a handler that takes no res has
--- its keep-alive requests after the first answered in one C loop, and
--- every case that is not the common answer goes back to Lua at the step
--- it reached -- so each case below is a connection's second request,
--- after a first that went through Lua, with the lane's counts checked.
+-- its requests answered in one C loop -- a connection's first goes back
+-- to Lua after its answer, to make the peer record the later ones share --
+-- and every case that is not the common answer goes back to Lua at the
+-- step it reached.  So each case below is a connection's second request,
+-- with the lane's counts checked.
 local eventlet = require "eventlet"
 local H = require "helpers.httpd"
 
@@ -55,6 +56,26 @@ describe("httpd C lane", function()
       assert.equal(6, in_c)
       assert.equal(0, to_lua)
       c:close()
+    end)
+  end)
+
+  it("gives a first request its peer fields, and the later ones the shared record", function()
+    local cases = {["/who"] = function(req)
+      return 200, {}, table.concat({req.remote_addr, tostring(req.remote_port > 0), req.scheme,
+                                    tostring(rawget(req, "remote_addr") ~= nil)}, " ")
+    end, ["/w"] = function(req) req:write("via req") end}
+    with_server(app_with(cases), nil, function(srv, port)
+      local c = connect(port)
+      local counts = counter(srv)   -- (the queue is made once the server runs)
+      assert.equal("127.0.0.1 true http true", ask(c, GET:format("/who"))[1].body)
+      assert.equal("127.0.0.1 true http false", ask(c, GET:format("/who"))[1].body)
+      local first = connect(port)
+      assert.equal("via req", ask(first, GET:format("/w"))[1].body)
+      local in_c, to_lua = counts()
+      assert.equal(1, in_c)      -- the second /who
+      assert.equal(2, to_lua)    -- after each connection's first answer
+      c:close()
+      first:close()
     end)
   end)
 

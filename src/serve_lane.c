@@ -21,13 +21,14 @@
  *   conn, "replied", req, status, ok, ...  http_reply's pcall results
  *   nothing                                the worker ends
  *
- * A connection goes back from the start when it dozed (no parser), has
- * not served a request yet (no peer record), or its head is not whole in
- * one read; "head" for a request that expects 100-continue and for a
- * malformed one; "ran" when the handler failed, asked for a response
- * object or returned anything but a status and a string; "replied" when
- * the send failed, the connection ends or the server stops, posthooks
- * or an unread body wait, or the connection switched protocols.
+ * A connection goes back from the start when it dozed (no parser) or its
+ * head is not whole in one read; "head" for a request that expects
+ * 100-continue and for a malformed one; "ran" when the handler failed,
+ * asked for a response object or returned anything but a status and a
+ * string; "replied" when the send failed, the connection ends or the
+ * server stops, it was the connection's first request (Lua makes the
+ * peer record its later requests share), posthooks or an unread body
+ * wait, or the connection switched protocols.
  */
 #include "serveq.h"
 #include "http.h"
@@ -38,11 +39,11 @@
 enum { F_Q = 1, F_SOCK, F_FRESH, F_MSGH, F_SERVER, F_SLOT, F_KEYS };
 enum {
   K_PARSER, K_PEER, K_SOCK, K_RES, K_CONN, K_CLOSING, K_CONTINUE, K_STOPPING, K_KEEPALIVE,
-  K_POSTHOOKS, K_CALL, K_COUNT
+  K_POSTHOOKS, K_CALL, K_REMOTE_ADDR, K_REMOTE_PORT, K_SCHEME, K_OWN_CONN, K_COUNT
 };
 static const char *const key_names[K_COUNT] = {
   "parser", "peer", "sock", "res", "conn", "closing", "continue_pending", "stopping",
-  "keepalive", "posthooks", "call"};
+  "keepalive", "posthooks", "call", "remote_addr", "remote_port", "scheme", "_conn"};
 #define FRAME (F_KEYS + K_COUNT - 1)
 
 /* A request's slots above the frame: its conn record and three of its
@@ -103,7 +104,7 @@ static int hand_over(lua_State *L, eh_serveq *q, const char *why, int n) {
  * the socket had nothing after all; EH_HTTP_MORE for anything Lua's
  * head read must see (part of a head, a closed or failed socket, a TLS
  * read that must write).  [-0, +(0|1|3), m] */
-static int read_head(lua_State *L, eh_http *h, eh_sock *s) {
+static int read_head(lua_State *L, eh_http *h, eh_sock *s, int first) {
   size_t len, used = 0;
   const char *p = eh_sock_data(s, &len);
   int r;
@@ -114,10 +115,32 @@ static int read_head(lua_State *L, eh_http *h, eh_sock *s) {
     p = eh_sock_data(s, &len);
   }
   h->skip_body = 0;
-  h->room = 8;                 /* the peer metatable holds the rest */
+  h->room = first ? 0 : 8;     /* else the peer metatable holds the rest */
   r = eh_http_head(L, h, p, len, &used);
   if (r == EH_HTTP_DONE) eh_sock_consume(s, used);
   return r;
+}
+
+/* dst[key] = src[key] (raw).  [-0, +0, m] */
+static void copy_field(lua_State *L, int dst, int src, int key) {
+  lua_pushvalue(L, F_KEYS + key);
+  lua_pushvalue(L, -1);
+  lua_rawget(L, src);
+  lua_rawset(L, dst);
+}
+
+/* Give the request just read what a connection's first request holds
+ * itself (connection.lua's serve_head): the parser's metatable, the
+ * peer's address and port, the scheme and the connection record.  Later
+ * requests find them in the peer metatable Lua makes after this one.
+ * [-0, +0, m] */
+static void own_fields(lua_State *L) {
+  if (lua_getiuservalue(L, S_PARSER, 1) == LUA_TTABLE) lua_setmetatable(L, S_REQ);
+  else lua_pop(L, 1);
+  copy_field(L, S_REQ, S_CONN, K_REMOTE_ADDR);
+  copy_field(L, S_REQ, S_CONN, K_REMOTE_PORT);
+  copy_field(L, S_REQ, F_SERVER, K_SCHEME);
+  set(L, S_REQ, K_OWN_CONN, S_CONN);
 }
 
 /* Whether the response now going out must close conn: as connection.lua's
@@ -145,10 +168,12 @@ static int plain_answer(lua_State *L) {
 }
 
 /* The answer went out: the request is done unless the connection ends,
- * the server stops, or posthooks or an unread body wait (Lua's part). */
+ * the server stops, it was the connection's first (Lua makes its peer
+ * record), or posthooks or an unread body wait (Lua's part). */
 static int all_done(lua_State *L, eh_http *h, lua_Integer seen) {
   int hooks;
   if ((seen & EH_HW_CLOSES) || h->phase != EH_HTTP_PHASE_HEAD) return 0;
+  if (lua_type(L, S_PEER) != LUA_TTABLE) return 0;
   if (truthy(L, F_SERVER, K_STOPPING)) return 0;
   hooks = get(L, S_REQ, K_POSTHOOKS) != LUA_TNIL;
   lua_pop(L, 1);
@@ -218,20 +243,24 @@ static int handled_k(lua_State *L, int status, lua_KContext ctx) {
  * back to Lua (the count pushed).  [-0, +?, e] */
 static int serve_taken(lua_State *L, eh_serveq *q, eh_sock *s) {
   eh_http *h;
-  int r;
-  if (get(L, S_CONN, K_PARSER) != LUA_TUSERDATA || get(L, S_CONN, K_PEER) != LUA_TTABLE)
-    return hand_over(L, q, NULL, 0);
+  int r, first;
+  if (get(L, S_CONN, K_PARSER) != LUA_TUSERDATA) return hand_over(L, q, NULL, 0);
+  first = get(L, S_CONN, K_PEER) != LUA_TTABLE;
   get(L, S_CONN, K_SOCK);
   h = (eh_http *)lua_touserdata(L, S_PARSER);
-  r = read_head(L, h, s);
+  r = read_head(L, h, s, first);
   if (r == HEAD_DRY) {
     set_false(L, F_SLOT, K_CONN);
     return -1;
   }
   if (r == EH_HTTP_MORE) return hand_over(L, q, NULL, 0);
   if (r == EH_HTTP_ERROR) return hand_over(L, q, "head", eh_http_pusherror(L, h));
-  lua_pushvalue(L, S_PEER);
-  lua_setmetatable(L, S_REQ);
+  if (first) {
+    own_fields(L);
+  } else {
+    lua_pushvalue(L, S_PEER);
+    lua_setmetatable(L, S_REQ);
+  }
   if (h->expect != 0) {          /* req, expect: 100-continue or 417 */
     lua_pushinteger(L, h->expect);
     return hand_over(L, q, "head", 2);
