@@ -76,6 +76,9 @@ typedef struct eh_sock_ops {
 } eh_sock_ops;
 
 struct eh_sock {
+  /* What every read, write and served request touches comes first, so a
+   * request of one of thousands of connections reads few cache lines
+   * (docs/httpd.md, Performance); the waits' own state follows. */
   int fd;                      /* -1 once closed */
   unsigned char kind;          /* enum eh_sock_kind */
   unsigned char flags;
@@ -87,39 +90,39 @@ struct eh_sock {
   /* read side */
   char *buf;                   /* data is buf[off .. off+len) */
   size_t cap, off, len;
-  ev_io rio;                   /* the reader's watcher */
-  eh_thread *reader;           /* parked reader, or NULL */
-  lua_KFunction rk;            /* its continuation */
-  lua_KContext rctx;
   int rstatus;                 /* enum eh_io of the last fill */
   int again;                   /* the last read_some found nothing */
   int drained;                 /* the last read emptied the kernel buffer */
   int rwait, wwait;            /* EV_READ/EV_WRITE the transport waits for */
   unsigned char ridle, widle;  /* watcher left armed but unref'd between waits */
-  unsigned char was_blocking;  /* we set O_NONBLOCK on a shared fd: undo it */
-  unsigned char was_inherited; /* we set FD_CLOEXEC on it: undo on detach */
   unsigned char pooled;        /* buf is the hub's (bufpool.c), not malloc's */
-  /* write side */
-  struct iovec *wiov;          /* the pending iovecs: wiov_small, or */
-  struct iovec wiov_small[EH_SOCK_IOV_SMALL];  /* malloc'ed for a long write */
-  int wiovcnt;
-  size_t wsent;                /* bytes the current writev has sent */
-  ev_io wio;                   /* the writer's watcher */
-  eh_thread *writer;
-  lua_KFunction wk;
-  lua_KContext wctx;
-  int wstatus;
-  /* dormant: no reader, the hub wakes a callback (dormant.c) */
-  ev_timer dtimer;             /* its timeout; or a serve queue's quiet check */
-  int dref;                    /* registry ref of {fn, args...} */
-  unsigned char dormant;
   /* a serve queue's member: an HTTP server's connection (serveq.c) */
   unsigned char qstate;        /* busy, watched or ready */
   unsigned char qidle;         /* ready because it was quiet, not readable */
+  unsigned char dormant;       /* dormant: no reader, the hub wakes a callback (dormant.c) */
   int qref;                    /* registry ref of what workers are handed */
   struct eh_serveq *q;         /* the queue, or NULL */
   eh_sock *qnext;              /* next in the ready list */
   double qsince;               /* ev_now() when its watch began */
+  eh_thread *reader;           /* parked reader, or NULL */
+  eh_thread *writer;           /* parked writer, or NULL */
+  ev_io rio;                   /* the reader's watcher */
+  ev_timer dtimer;             /* a dormant socket's timeout; or a serve queue's quiet check */
+  /* the parked reader's continuation */
+  lua_KFunction rk;
+  lua_KContext rctx;
+  /* write side */
+  struct iovec *wiov;          /* the pending iovecs: wiov_small, or */
+  struct iovec wiov_small[EH_SOCK_IOV_SMALL];  /* malloc'ed for a long write */
+  int wiovcnt;
+  int wstatus;
+  size_t wsent;                /* bytes the current writev has sent */
+  ev_io wio;                   /* the writer's watcher */
+  lua_KFunction wk;
+  lua_KContext wctx;
+  int dref;                    /* dormant: registry ref of {fn, args...} */
+  unsigned char was_blocking;  /* we set O_NONBLOCK on a shared fd: undo it */
+  unsigned char was_inherited; /* we set FD_CLOEXEC on it: undo on detach */
   /* errors */
   int err;                     /* errno of the last EH_IO_ERROR */
   char *errmsg;                /* or a TLS reason (malloc'ed), or NULL: most
