@@ -2,7 +2,10 @@
 --   eventlet-lua bench/soak/server.lua PORT [cert key]
 -- Routes: /stream sends 8 MiB in 64 KiB pieces (a response to cut
 -- short), /upload reads the body, anything else "Hello, World!\n".
--- Env: SOAK_MAX_CONNECTIONS (20000), SOAK_HEADER_TIMEOUT (s, 30).
+-- Env: SOAK_MAX_CONNECTIONS (20000), SOAK_HEADER_TIMEOUT (s, 30),
+-- SOAK_HANDLER ("lean", the default: a handler that takes no res, whose
+-- requests the queue answers in C; "res": one that takes res, served by
+-- connection.lua throughout).
 -- With cert and key it serves TLS.  Prints "serving PORT" when ready.
 package.path = "lua/?.lua;lua/?/init.lua;" .. package.path
 local httpd = require "eventlet.httpd"
@@ -12,8 +15,8 @@ local HEADERS = {["Content-Type"] = "text/plain"}
 local BODY = "Hello, World!\n"
 local PIECE = ("x"):rep(65536)
 
--- The soak handler: hello world, a long stream, or a body read.
-local function handler(req, res)
+-- The soak handler taking res: hello world, a long stream, or a body read.
+local function with_res(req, res)
   if req.path == "/stream" then
     for _ = 1, 128 do
       if not res:write(PIECE) then return end
@@ -25,6 +28,23 @@ local function handler(req, res)
   end
   return 200, HEADERS, BODY
 end
+
+-- The same without res: the stream is an iterator of its pieces.
+local function lean(req)
+  if req.path == "/stream" then
+    local left = 128
+    return 200, HEADERS, function()
+      left = left - 1
+      return left >= 0 and PIECE or nil
+    end
+  elseif req.path == "/upload" then
+    local body = req:read_body()
+    return 200, HEADERS, tostring(body and #body)
+  end
+  return 200, HEADERS, BODY
+end
+
+local handler = os.getenv("SOAK_HANDLER") == "res" and with_res or lean
 
 local opts = {log = false, error_log = false,
               max_connections = tonumber(os.getenv("SOAK_MAX_CONNECTIONS")) or 20000,
