@@ -17,7 +17,8 @@ local function ask(c, bytes, n)
   return read_responses(c, n or 1)
 end
 
--- A connection that has had its first request (served through Lua).
+-- A connection that has had its first request (answered in C, then
+-- handed to Lua, which makes its peer record).
 local function warm(port)
   local c = connect(port)
   local rs = ask(c, GET:format("/warm"))

@@ -96,14 +96,15 @@ struct eh_sock {
   int rwait, wwait;            /* EV_READ/EV_WRITE the transport waits for */
   unsigned char ridle, widle;  /* watcher left armed but unref'd between waits */
   unsigned char pooled;        /* buf is the hub's (bufpool.c), not malloc's */
+  unsigned char dormant;       /* dormant: no reader, the hub wakes a callback (dormant.c) */
   /* a serve queue's member: an HTTP server's connection (serveq.c) */
   unsigned char qstate;        /* busy, watched or ready */
   unsigned char qidle;         /* ready because it was quiet, not readable */
-  unsigned char dormant;       /* dormant: no reader, the hub wakes a callback (dormant.c) */
   int qref;                    /* registry ref of what workers are handed */
   struct eh_serveq *q;         /* the queue, or NULL */
   eh_sock *qnext;              /* next in the ready list */
   double qsince;               /* ev_now() when its watch began */
+  /* the parked threads and the watchers every socket arms */
   eh_thread *reader;           /* parked reader, or NULL */
   eh_thread *writer;           /* parked writer, or NULL */
   ev_io rio;                   /* the reader's watcher */
