@@ -35,7 +35,8 @@
 #include "http_write.h"
 
 /* The frame: q:serve(sock, fresh, msgh, server, slot), then the field
- * names the loop reads, interned once a call. */
+ * names the loop reads -- q:serve's upvalues, interned once, copied to
+ * the stack on each call: a stack index is the cheaper to read. */
 enum { F_Q = 1, F_SOCK, F_FRESH, F_MSGH, F_SERVER, F_SLOT, F_KEYS };
 enum {
   K_PARSER, K_PEER, K_SOCK, K_RES, K_CONN, K_CLOSING, K_CONTINUE, K_STOPPING, K_KEEPALIVE,
@@ -45,6 +46,7 @@ static const char *const key_names[K_COUNT] = {
   "parser", "peer", "sock", "res", "conn", "closing", "continue_pending", "stopping",
   "keepalive", "posthooks", "call", "remote_addr", "remote_port", "scheme", "_conn"};
 #define FRAME (F_KEYS + K_COUNT - 1)
+#define KEY(k) (F_KEYS + (k))
 
 /* A request's slots above the frame: its conn record and three of its
  * fields, the request, and the handler's results. */
@@ -58,20 +60,20 @@ static int take_k(lua_State *L, int status, lua_KContext ctx);
 
 /* Push t[key] (a raw get, key one of K_*); returns its type.  [-0, +1, -] */
 static int get(lua_State *L, int t, int key) {
-  lua_pushvalue(L, F_KEYS + key);
+  lua_pushvalue(L, KEY(key));
   return lua_rawget(L, t);
 }
 
 /* t[key] = the value at idx (a raw set).  [-0, +0, m] */
 static void set(lua_State *L, int t, int key, int idx) {
-  lua_pushvalue(L, F_KEYS + key);
+  lua_pushvalue(L, KEY(key));
   lua_pushvalue(L, idx);
   lua_rawset(L, t);
 }
 
 /* t[key] = false.  [-0, +0, m] */
 static void set_false(lua_State *L, int t, int key) {
-  lua_pushvalue(L, F_KEYS + key);
+  lua_pushvalue(L, KEY(key));
   lua_pushboolean(L, 0);
   lua_rawset(L, t);
 }
@@ -123,7 +125,7 @@ static int read_head(lua_State *L, eh_http *h, eh_sock *s, int first) {
 
 /* dst[key] = src[key] (raw).  [-0, +0, m] */
 static void copy_field(lua_State *L, int dst, int src, int key) {
-  lua_pushvalue(L, F_KEYS + key);
+  lua_pushvalue(L, KEY(key));
   lua_pushvalue(L, -1);
   lua_rawget(L, src);
   lua_rawset(L, dst);
@@ -304,7 +306,7 @@ static int take_k(lua_State *L, int status, lua_KContext ctx) {
  * in C -- server.call(req) under msgh, a handler that takes no res --
  * while they are the common case; slot.conn names the connection in hand
  * meanwhile.  [-5, +(0..8), e] */
-int eh_serveq_lane(lua_State *L) {
+static int l_serve(lua_State *L) {
   eh_serveq *q = eh_serveq_check(L, F_Q);
   eh_sock *s = lua_isnoneornil(L, F_SOCK) ? NULL : eh_checksocket(L, F_SOCK);
   int fresh = lua_toboolean(L, F_FRESH), i;
@@ -313,6 +315,13 @@ int eh_serveq_lane(lua_State *L) {
   luaL_checktype(L, F_SLOT, LUA_TTABLE);
   lua_settop(L, F_SLOT);
   luaL_checkstack(L, K_COUNT + 24, "http_queue");
-  for (i = 0; i < K_COUNT; i++) lua_pushstring(L, key_names[i]);
+  for (i = 1; i <= K_COUNT; i++) lua_pushvalue(L, lua_upvalueindex(i));
   return lane_loop(L, q, s, fresh);
+}
+
+/* Push q:serve, a closure over the field names it reads.  [-0, +1, m] */
+void eh_serveq_push_lane(lua_State *L) {
+  int i;
+  for (i = 0; i < K_COUNT; i++) lua_pushstring(L, key_names[i]);
+  lua_pushcclosure(L, l_serve, K_COUNT);
 }

@@ -387,7 +387,7 @@ static int l_http_queue(lua_State *L) {
 }
 
 static const luaL_Reg queue_methods[] = {
-  {"next", l_next}, {"serve", eh_serveq_lane}, {"add", l_add}, {"doze", l_doze},
+  {"next", l_next}, {"add", l_add}, {"doze", l_doze},
   {"close", l_close}, {"counts", l_counts}, {NULL, NULL}};
 
 static const luaL_Reg queue_meta[] = {
@@ -399,6 +399,8 @@ void eh_open_serveq(lua_State *L) {
   if (luaL_newmetatable(L, SERVEQ_MT)) {
     luaL_setfuncs(L, queue_meta, 0);
     luaL_newlib(L, queue_methods);
+    eh_serveq_push_lane(L);
+    lua_setfield(L, -2, "serve");
     lua_setfield(L, -2, "__index");
   }
   eh_gethub(L)->serveq_mt = lua_topointer(L, -1);

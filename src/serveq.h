@@ -33,7 +33,7 @@ int eh_serveq_give_back(lua_State *L, eh_serveq *q, eh_sock *s, int fresh);
 int eh_serveq_take(lua_State *L, eh_serveq *q, eh_sock **out, lua_KFunction k, int keep);
 void eh_serveq_woke(lua_State *L, eh_serveq *q);
 
-/* serve_lane.c: q:serve(...) */
-int eh_serveq_lane(lua_State *L);
+/* serve_lane.c: pushes q:serve(...) */
+void eh_serveq_push_lane(lua_State *L);
 
 #endif
