@@ -6,7 +6,9 @@
  * thread: its socket is watched here.  When it turns readable the watcher
  * appends it to the queue's ready list, and a worker -- one of a few green
  * threads the queue keeps -- takes it with q:next(), serves the request
- * and gives the socket back in its next q:next() call.  So a busy server
+ * and gives the socket back in its next q:next() call (or does all of it
+ * in q:serve(), which answers the common request in C: serve_lane.c).
+ * So a busy server
  * runs its requests on two or three threads whose stacks stay in cache,
  * where one thread per connection meant a resume of a cold coroutine for
  * every request (docs/httpd.md has the counts): nginx's shape, with

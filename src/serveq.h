@@ -18,8 +18,8 @@ typedef struct eh_serveq {
   eh_sock *head, *tail;     /* ready, first served first (s->qnext) */
   eh_sock *polled, *polled_tail;  /* readied by the poll under way, newest
                                      first: libev reports in reverse */
-  eh_waitq idle;            /* workers parked in next() */
-  int kicked;               /* workers woken or spawned, not yet in next() */
+  eh_waitq idle;            /* workers parked in next() or serve() */
+  int kicked;               /* workers woken or spawned, not yet taking */
   int spawn_ref;            /* registry: {fn, args...} a new worker runs */
   int closed;
   double trim;              /* seconds quiet before a connection is idle */
