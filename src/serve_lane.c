@@ -170,25 +170,27 @@ static int plain_answer(lua_State *L) {
 }
 
 /* The answer went out: the request is done unless the connection ends,
- * the server stops, it was the connection's first (Lua makes its peer
- * record), or posthooks or an unread body wait (Lua's part). */
-static int all_done(lua_State *L, eh_http *h, lua_Integer seen) {
+ * the server began to stop while the send was parked (before it,
+ * must_close saw that and the answer closes), it was the connection's
+ * first (Lua makes its peer record), or posthooks or an unread body wait
+ * (Lua's part). */
+static int all_done(lua_State *L, eh_http *h, lua_Integer seen, int parked) {
   int hooks;
   if ((seen & EH_HW_CLOSES) || h->phase != EH_HTTP_PHASE_HEAD) return 0;
   if (lua_type(L, S_PEER) != LUA_TTABLE) return 0;
-  if (truthy(L, F_SERVER, K_STOPPING)) return 0;
+  if (parked && truthy(L, F_SERVER, K_STOPPING)) return 0;
   hooks = get(L, S_REQ, K_POSTHOOKS) != LUA_TNIL;
   lua_pop(L, 1);
   return !hooks;
 }
 
-/* After http_reply's protected call (st): -1 when the request is done,
- * else its results handed to Lua: conn, "replied", req, status, ok,
- * results.  [-(1|2), +?, m] */
-static int after_reply(lua_State *L, eh_serveq *q, int st) {
+/* After http_reply's protected call (st; parked: it yielded): -1 when
+ * the request is done, else its results handed to Lua: conn, "replied",
+ * req, status, ok, results.  [-(1|2), +?, m] */
+static int after_reply(lua_State *L, eh_serveq *q, int st, int parked) {
   int n = lua_gettop(L) - S_BODY;
   eh_http *h = (eh_http *)lua_touserdata(L, S_PARSER);
-  if (st == LUA_OK && lua_isinteger(L, -2) && all_done(L, h, lua_tointeger(L, -1))) {
+  if (st == LUA_OK && lua_isinteger(L, -2) && all_done(L, h, lua_tointeger(L, -1), parked)) {
     set_false(L, F_SLOT, K_CONN);
     q->in_c++;
     return -1;
@@ -203,7 +205,7 @@ static int after_reply(lua_State *L, eh_serveq *q, int st) {
 /* Resume after a park inside http_reply.  [-?, +?, e] */
 static int replied_k(lua_State *L, int status, lua_KContext ctx) {
   eh_serveq *q = (eh_serveq *)ctx;
-  int n = after_reply(L, q, status == LUA_YIELD ? LUA_OK : status);
+  int n = after_reply(L, q, status == LUA_YIELD ? LUA_OK : status, 1);
   if (n >= 0) return n;
   return lane_loop(L, q, (eh_sock *)lua_touserdata(L, S_SOCK), 0);
 }
@@ -229,7 +231,7 @@ static int after_handler(lua_State *L, eh_serveq *q, int st) {
   lua_pushvalue(L, S_HEADERS);
   lua_pushvalue(L, S_BODY);
   lua_pushboolean(L, close);
-  return after_reply(L, q, lua_pcallk(L, 6, 2, 0, (lua_KContext)q, replied_k));
+  return after_reply(L, q, lua_pcallk(L, 6, 2, 0, (lua_KContext)q, replied_k), 0);
 }
 
 /* Resume after a park inside the handler.  [-?, +?, e] */

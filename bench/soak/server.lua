@@ -15,21 +15,8 @@ local HEADERS = {["Content-Type"] = "text/plain"}
 local BODY = "Hello, World!\n"
 local PIECE = ("x"):rep(65536)
 
--- The soak handler taking res: hello world, a long stream, or a body read.
-local function with_res(req, res)
-  if req.path == "/stream" then
-    for _ = 1, 128 do
-      if not res:write(PIECE) then return end
-    end
-    return res:finish()
-  elseif req.path == "/upload" then
-    local body = req:read_body()
-    return 200, HEADERS, tostring(body and #body)
-  end
-  return 200, HEADERS, BODY
-end
-
--- The same without res: the stream is an iterator of its pieces.
+-- The soak handler: hello world, a long stream (an iterator of its
+-- pieces), or a body read.
 local function lean(req)
   if req.path == "/stream" then
     local left = 128
@@ -42,6 +29,15 @@ local function lean(req)
     return 200, HEADERS, tostring(body and #body)
   end
   return 200, HEADERS, BODY
+end
+
+-- The same taking res: the stream written piece by piece.
+local function with_res(req, res)
+  if req.path ~= "/stream" then return lean(req) end
+  for _ = 1, 128 do
+    if not res:write(PIECE) then return end
+  end
+  return res:finish()
 end
 
 local handler = os.getenv("SOAK_HANDLER") == "res" and with_res or lean
