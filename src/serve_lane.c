@@ -4,56 +4,75 @@
  *
  * connection.lua serves a request in a dozen steps: take a ready
  * connection, read its head, call the handler, send the string it
- * returned, check for posthooks and an unread body, give the connection
- * back.  For a server whose handler takes no res, q:serve() runs those
- * steps as one C loop: the head is parsed where it lies in the socket's
- * buffer, the handler and the send (core.http_reply) run under
- * lua_pcallk -- either may park, and a Timeout or kill that ends a park
- * is caught as Lua's xpcall and pcall catch it -- and when no connection
- * is ready the worker parks with this frame kept.  What is not the
- * common case goes back to Lua at the matching step of connection.lua,
- * with what the loop holds so far:
+ * returned, check for posthooks and an unread body, log it, give the
+ * connection back.  q:serve() runs those steps as one C loop: the head
+ * is parsed where it lies in the socket's buffer, the handler and the
+ * send (core.http_reply) run under lua_pcallk -- either may park, and a
+ * Timeout or kill that ends a park is caught as Lua's xpcall and pcall
+ * catch it -- and when no connection is ready the worker parks with this
+ * frame kept.  The handler is called as connection.lua calls it: with
+ * the request alone on a lean server (server.lean: no access log and a
+ * handler that takes no res), else with the connection's response
+ * object too, reset for the request as Response.reset does; and a
+ * logging server's line is written by log.access, called from here.
+ * What is not the common case goes back to Lua at the matching step of
+ * connection.lua, with what the loop holds so far:
  *
  *   conn                                   serve it from the start
  *   conn, "idle", seconds                  it was quiet: doze or close it
  *   conn, "head", req | nil, ...           what http_read_head returned
- *   conn, "ran", req, ok, ...              the handler's xpcall results
- *   conn, "replied", req, status, ok, ...  http_reply's pcall results
+ *   conn, "ran", req, [started,] ok, ...   the handler's xpcall results
+ *   conn, "replied", req, [started,] status, ok, ...
+ *                                          http_reply's pcall results
  *   nothing                                the worker ends
+ *
+ * (started, the clock when the request began, only when the handler
+ * has a response object: connection.lua's res_ran and res_replied
+ * take it, lean_ran and lean_replied do not.)
  *
  * A connection goes back from the start when it dozed (no parser) or its
  * head is not whole in one read; "head" for a request that expects
  * 100-continue and for a malformed one; "ran" when the handler failed,
- * asked for a response object or returned anything but a status and a
- * string; "replied" when the send failed, the connection ends or the
- * server stops, it was the connection's first request (Lua makes the
- * peer record its later requests share), posthooks or an unread body
- * wait, or the connection switched protocols.
+ * wrote through a response object and left it unfinished or ended the
+ * connection, or returned anything but nothing or a status and a string
+ * with a response object untouched; "replied" when the send failed, the
+ * connection ends or the server stops, it was the connection's first
+ * request (Lua makes the peer record its later requests share),
+ * posthooks or an unread body wait, or the connection switched protocols.
  */
 #include "serveq.h"
 #include "http.h"
 #include "http_write.h"
 
-/* The frame: q:serve(sock, fresh, msgh, server, slot), then the field
- * names the loop reads -- q:serve's upvalues, interned once, copied to
- * the stack on each call: a stack index is the cheaper to read. */
-enum { F_Q = 1, F_SOCK, F_FRESH, F_MSGH, F_SERVER, F_SLOT, F_KEYS };
+/* The frame: q:serve(sock, fresh, msgh, server, slot, log_access), then
+ * the field names the loop reads -- q:serve's upvalues, interned once,
+ * copied to the stack on each call: a stack index is the cheaper to read. */
+enum { F_Q = 1, F_SOCK, F_FRESH, F_MSGH, F_SERVER, F_SLOT, F_LOG_ACCESS, F_KEYS };
 enum {
   K_PARSER, K_PEER, K_SOCK, K_RES, K_CONN, K_CLOSING, K_CONTINUE, K_STOPPING, K_KEEPALIVE,
-  K_POSTHOOKS, K_CALL, K_REMOTE_ADDR, K_REMOTE_PORT, K_SCHEME, K_OWN_CONN, K_COUNT
+  K_POSTHOOKS, K_CALL, K_REMOTE_ADDR, K_REMOTE_PORT, K_SCHEME, K_OWN_CONN, K_LEAN, K_LOG,
+  K_REQ_OF, K_STATUS, K_BYTES, K_MODE, K_HEADERS_SENT, K_FINISHED, K_HEADERS, K_COUNT
 };
 static const char *const key_names[K_COUNT] = {
   "parser", "peer", "sock", "res", "conn", "closing", "continue_pending", "stopping",
-  "keepalive", "posthooks", "call", "remote_addr", "remote_port", "scheme", "_conn"};
+  "keepalive", "posthooks", "call", "remote_addr", "remote_port", "scheme", "_conn", "lean",
+  "log", "_req", "status", "bytes", "_mode", "headers_sent", "finished", "headers"};
 #define FRAME (F_KEYS + K_COUNT - 1)
 #define KEY(k) (F_KEYS + (k))
 
 /* A request's slots above the frame: its conn record and three of its
- * fields, the request, and the handler's results. */
-enum { S_CONN = FRAME + 1, S_PARSER, S_PEER, S_SOCK, S_REQ, S_STATUS, S_HEADERS, S_BODY };
+ * fields, its response object (nil on a lean server) and start time
+ * (false unless logged), the request, and the handler's results. */
+enum {
+  S_CONN = FRAME + 1, S_PARSER, S_PEER, S_SOCK, S_RES, S_STARTED, S_REQ, S_STATUS, S_HEADERS,
+  S_BODY
+};
 
 /* What read_head found besides a head (EH_HTTP_DONE, _ERROR, _MORE). */
 #define HEAD_DRY 2
+
+/* How the request's answer went out, for finish_request. */
+enum { SENT_BY_C, SENT_PARKED, SENT_BY_LUA };
 
 static int lane_loop(lua_State *L, eh_serveq *q, eh_sock *done, int fresh);
 static int take_k(lua_State *L, int status, lua_KContext ctx);
@@ -71,10 +90,22 @@ static void set(lua_State *L, int t, int key, int idx) {
   lua_rawset(L, t);
 }
 
+/* t[key] = b, a boolean.  [-0, +0, m] */
+static void set_bool(lua_State *L, int t, int key, int b) {
+  lua_pushvalue(L, KEY(key));
+  lua_pushboolean(L, b);
+  lua_rawset(L, t);
+}
+
 /* t[key] = false.  [-0, +0, m] */
 static void set_false(lua_State *L, int t, int key) {
+  set_bool(L, t, key, 0);
+}
+
+/* t[key] = i, an integer.  [-0, +0, m] */
+static void set_int(lua_State *L, int t, int key, lua_Integer i) {
   lua_pushvalue(L, KEY(key));
-  lua_pushboolean(L, 0);
+  lua_pushinteger(L, i);
   lua_rawset(L, t);
 }
 
@@ -85,6 +116,12 @@ static int truthy(lua_State *L, int t, int key) {
   yes = lua_toboolean(L, -1);
   lua_pop(L, 1);
   return yes;
+}
+
+/* Whether the request in hand has a response object (the server is not
+ * lean).  [-0, +0, -] */
+static int has_res(lua_State *L) {
+  return lua_type(L, S_RES) == LUA_TTABLE;
 }
 
 /* Hand conn back to Lua: the n values on top follow conn and why (NULL:
@@ -99,6 +136,21 @@ static int hand_over(lua_State *L, eh_serveq *q, const char *why, int n) {
   lua_pushstring(L, why);
   lua_rotate(L, -(n + 2), 2);
   return n + 2;
+}
+
+/* Hand the request's results -- the n values on top -- over to Lua as
+ * why's values: req, [started,] [status,] ok, results; started with a
+ * response object, status when with_status.  [-n, +?, m] */
+static int hand_results(lua_State *L, eh_serveq *q, const char *why, int n, int with_status,
+                        int ok) {
+  int lead = lua_gettop(L);
+  lua_pushvalue(L, S_REQ);
+  if (has_res(L)) lua_pushvalue(L, S_STARTED);
+  if (with_status) lua_pushvalue(L, S_STATUS);
+  lua_pushboolean(L, ok);
+  lead = lua_gettop(L) - lead;
+  lua_rotate(L, -(n + lead), lead);
+  return hand_over(L, q, why, n + lead);
 }
 
 /* Parse the head buffered on s -- reading once first if none is -- as
@@ -145,6 +197,45 @@ static void own_fields(lua_State *L) {
   set(L, S_REQ, K_OWN_CONN, S_CONN);
 }
 
+/* Ready the response object for the request, as Response.reset does:
+ * its request, status 200, nothing sent, no headers.  [-0, +0, m] */
+static void reset_res(lua_State *L) {
+  int empty;
+  set(L, S_RES, K_REQ_OF, S_REQ);
+  set_int(L, S_RES, K_STATUS, 200);
+  set_int(L, S_RES, K_BYTES, 0);
+  set_false(L, S_RES, K_MODE);
+  set_false(L, S_RES, K_HEADERS_SENT);
+  set_false(L, S_RES, K_FINISHED);
+  empty = get(L, S_RES, K_HEADERS) == LUA_TTABLE;
+  if (empty) {
+    lua_pushnil(L);
+    empty = !lua_next(L, -2);
+    if (!empty) lua_pop(L, 2);
+  }
+  lua_pop(L, 1);
+  if (!empty) {
+    lua_pushvalue(L, KEY(K_HEADERS));
+    lua_newtable(L);
+    lua_rawset(L, S_RES);
+  }
+}
+
+/* Whether the response object is as reset_res left it: nothing sent,
+ * finished or set by res:header().  [-0, +0, -] */
+static int res_untouched(lua_State *L) {
+  int untouched;
+  if (truthy(L, S_RES, K_FINISHED) || truthy(L, S_RES, K_HEADERS_SENT)) return 0;
+  if (get(L, S_RES, K_HEADERS) != LUA_TTABLE) {
+    lua_pop(L, 1);
+    return 0;
+  }
+  lua_pushnil(L);
+  untouched = !lua_next(L, -2);
+  lua_pop(L, untouched ? 1 : 3);
+  return untouched;
+}
+
 /* Whether the response now going out must close conn: as connection.lua's
  * must_close -- it is closing, a client waiting for 100 Continue got an
  * answer instead, the server stops or keeps nothing alive.  [-0, +0, -] */
@@ -159,47 +250,86 @@ static int must_close(lua_State *L) {
   return keepalive_off;
 }
 
-/* Whether the handler's answer (its results above S_REQ) is the common
- * one: a status and a string body, no response object asked for. */
+/* Whether the handler's answer (its results above S_REQ) is one C sends:
+ * a status and a string body, and on a lean server no response object
+ * asked for, else the response object untouched.  [-0, +0, -] */
 static int plain_answer(lua_State *L) {
   int own;
+  if (lua_isnil(L, S_STATUS) || lua_type(L, S_BODY) != LUA_TSTRING) return 0;
+  if (has_res(L)) return res_untouched(L);
   get(L, S_CONN, K_RES);
   own = lua_rawequal(L, -1, S_REQ);
   lua_pop(L, 1);
-  return own && !lua_isnil(L, S_STATUS) && lua_type(L, S_BODY) == LUA_TSTRING;
+  return own;
 }
 
-/* The answer went out: the request is done unless the connection ends,
- * the server began to stop while the send was parked (before it,
- * must_close saw that and the answer closes), it was the connection's
- * first (Lua makes its peer record), or posthooks or an unread body wait
- * (Lua's part). */
-static int all_done(lua_State *L, eh_http *h, lua_Integer seen, int parked) {
+/* Whether the handler answered through its response object and returned
+ * nothing: res:finish() went out from Lua.  [-0, +0, -] */
+static int finished_in_lua(lua_State *L) {
+  return has_res(L) && lua_isnil(L, S_STATUS) && truthy(L, S_RES, K_FINISHED);
+}
+
+/* The answer went out (how: one of SENT_*): the request is done unless
+ * the connection ends, the server began to stop while Lua ran or the
+ * send was parked (before it, must_close saw that and the answer
+ * closes), it was the connection's first (Lua makes its peer record), or
+ * posthooks or an unread body wait (Lua's part).  closes: the send said
+ * the connection ends.  [-0, +0, -] */
+static int all_done(lua_State *L, eh_http *h, int closes, int how) {
   int hooks;
-  if ((seen & EH_HW_CLOSES) || h->phase != EH_HTTP_PHASE_HEAD) return 0;
+  if (closes || h->phase != EH_HTTP_PHASE_HEAD) return 0;
   if (lua_type(L, S_PEER) != LUA_TTABLE) return 0;
-  if (parked && truthy(L, F_SERVER, K_STOPPING)) return 0;
+  if (how != SENT_BY_C && truthy(L, F_SERVER, K_STOPPING)) return 0;
   hooks = get(L, S_REQ, K_POSTHOOKS) != LUA_TNIL;
   lua_pop(L, 1);
   return !hooks;
 }
 
+/* The request is answered and nothing is left for Lua: the response
+ * object lets go of it, the slot of the connection.  -1 (lane_loop's
+ * "done").  [-0, +0, m] */
+static int request_done(lua_State *L, eh_serveq *q) {
+  if (has_res(L)) set_false(L, S_RES, K_REQ_OF);
+  set_false(L, F_SLOT, K_CONN);
+  q->in_c++;
+  return -1;
+}
+
+/* Resume after the access log's call.  [-?, +?, e] */
+static int logged_k(lua_State *L, int status, lua_KContext ctx) {
+  eh_serveq *q = (eh_serveq *)ctx;
+  (void)status;
+  request_done(L, q);
+  return lane_loop(L, q, (eh_sock *)lua_touserdata(L, S_SOCK), 0);
+}
+
+/* Finish a request all_done found done: write its access-log line
+ * (log_access(server, req, res, started), unprotected as in Lua's
+ * after()) if the server logs, and let it go.  -1 (done).  [-0, +0, e] */
+static int finish_request(lua_State *L, eh_serveq *q) {
+  if (has_res(L) && truthy(L, F_SERVER, K_LOG) && lua_isfunction(L, F_LOG_ACCESS)) {
+    lua_pushvalue(L, F_LOG_ACCESS);
+    lua_pushvalue(L, F_SERVER);
+    lua_pushvalue(L, S_REQ);
+    lua_pushvalue(L, S_RES);
+    lua_pushvalue(L, S_STARTED);
+    lua_callk(L, 4, 0, (lua_KContext)q, logged_k);
+  }
+  return request_done(L, q);
+}
+
 /* After http_reply's protected call (st; parked: it yielded): -1 when
  * the request is done, else its results handed to Lua: conn, "replied",
- * req, status, ok, results.  [-(1|2), +?, m] */
+ * req, [started,] status, ok, results.  [-(1|2), +?, e] */
 static int after_reply(lua_State *L, eh_serveq *q, int st, int parked) {
   int n = lua_gettop(L) - S_BODY;
   eh_http *h = (eh_http *)lua_touserdata(L, S_PARSER);
-  if (st == LUA_OK && lua_isinteger(L, -2) && all_done(L, h, lua_tointeger(L, -1), parked)) {
-    set_false(L, F_SLOT, K_CONN);
-    q->in_c++;
-    return -1;
+  if (st == LUA_OK && lua_isinteger(L, -2)) {
+    int closes = (lua_tointeger(L, -1) & EH_HW_CLOSES) != 0;
+    if (has_res(L)) set(L, S_RES, K_BYTES, lua_absindex(L, -2));
+    if (all_done(L, h, closes, parked ? SENT_PARKED : SENT_BY_C)) return finish_request(L, q);
   }
-  lua_pushvalue(L, S_REQ);
-  lua_pushvalue(L, S_STATUS);
-  lua_pushboolean(L, st == LUA_OK);
-  lua_rotate(L, -(n + 3), 3);
-  return hand_over(L, q, "replied", n + 3);
+  return hand_results(L, q, "replied", n, 1, st == LUA_OK);
 }
 
 /* Resume after a park inside http_reply.  [-?, +?, e] */
@@ -210,20 +340,21 @@ static int replied_k(lua_State *L, int status, lua_KContext ctx) {
   return lane_loop(L, q, (eh_sock *)lua_touserdata(L, S_SOCK), 0);
 }
 
-/* After the handler's protected call (st): send a plain answer (under
- * lua_pcallk: -1 once done), else hand its results to Lua: conn, "ran",
- * req, ok, results.  [-(1|3), +?, e] */
-static int after_handler(lua_State *L, eh_serveq *q, int st) {
-  int n = lua_gettop(L) - S_REQ;
-  int close;
-  if (st != LUA_OK || !plain_answer(L)) {
-    lua_pushvalue(L, S_REQ);
-    lua_pushboolean(L, st == LUA_OK);
-    lua_rotate(L, -(n + 2), 2);
-    return hand_over(L, q, "ran", n + 2);
+/* Send the handler's plain answer in one C call, under lua_pcallk:
+ * -1 once done, else what goes back to Lua.  A response object is
+ * marked finished first, as connection.lua's answer() does (a send that
+ * raises may have sent a part: no 500 may follow); a lean request's
+ * conn.res lets go of it (req:write() from elsewhere is refused).
+ * [-0, +?, e] */
+static int send_plain(lua_State *L, eh_serveq *q) {
+  int close = must_close(L);
+  if (has_res(L)) {
+    set_bool(L, S_RES, K_FINISHED, 1);
+    set_bool(L, S_RES, K_HEADERS_SENT, 1);
+    set(L, S_RES, K_STATUS, S_STATUS);
+  } else {
+    set_false(L, S_CONN, K_RES);
   }
-  close = must_close(L);
-  set_false(L, S_CONN, K_RES);   /* answered: req:write() from elsewhere is refused */
   lua_pushcfunction(L, eh_http_reply);
   lua_pushvalue(L, S_SOCK);
   lua_pushvalue(L, S_PARSER);
@@ -234,12 +365,58 @@ static int after_handler(lua_State *L, eh_serveq *q, int st) {
   return after_reply(L, q, lua_pcallk(L, 6, 2, 0, (lua_KContext)q, replied_k), 0);
 }
 
+/* After the handler's protected call (st): send a plain answer, finish a
+ * request the handler answered itself, else hand its results to Lua:
+ * conn, "ran", req, [started,] ok, results.  [-(1|3), +?, e] */
+static int after_handler(lua_State *L, eh_serveq *q, int st) {
+  int n = lua_gettop(L) - S_REQ;
+  if (st == LUA_OK) {
+    if (plain_answer(L)) return send_plain(L, q);
+    if (finished_in_lua(L) && !truthy(L, S_CONN, K_CLOSING) &&
+        all_done(L, (eh_http *)lua_touserdata(L, S_PARSER), 0, SENT_BY_LUA))
+      return finish_request(L, q);
+  }
+  return hand_results(L, q, "ran", n, 0, st == LUA_OK);
+}
+
 /* Resume after a park inside the handler.  [-?, +?, e] */
 static int handled_k(lua_State *L, int status, lua_KContext ctx) {
   eh_serveq *q = (eh_serveq *)ctx;
   int n = after_handler(L, q, status == LUA_YIELD ? LUA_OK : status);
   if (n >= 0) return n;
   return lane_loop(L, q, (eh_sock *)lua_touserdata(L, S_SOCK), 0);
+}
+
+/* Push the request's response object and start time (S_RES, S_STARTED):
+ * nil, false on a lean server; the connection's object and, if the
+ * server logs, the loop's clock.  Returns 0 if a server that is not lean
+ * has a connection without one (Lua's path makes it).  [-0, +2, -] */
+static int push_res(lua_State *L, eh_serveq *q) {
+  if (truthy(L, F_SERVER, K_LEAN)) {
+    lua_pushnil(L);
+    lua_pushboolean(L, 0);
+    return 1;
+  }
+  get(L, S_CONN, K_RES);
+  if (truthy(L, F_SERVER, K_LOG)) lua_pushnumber(L, ev_now(q->hub->loop));
+  else lua_pushboolean(L, 0);
+  return lua_type(L, S_RES) == LUA_TTABLE;
+}
+
+/* Call the handler on the request just read: server.call (read for
+ * each request, as Lua does) under msgh, with the request's response
+ * object when it has one.  [-0, +?, e] */
+static int call_handler(lua_State *L, eh_serveq *q) {
+  int nargs = 1;
+  if (has_res(L)) reset_res(L);
+  else set(L, S_CONN, K_RES, S_REQ);   /* a lean request: conn.res holds it (request.lua) */
+  get(L, F_SERVER, K_CALL);
+  lua_pushvalue(L, S_REQ);
+  if (has_res(L)) {
+    lua_pushvalue(L, S_RES);
+    nargs = 2;
+  }
+  return after_handler(L, q, lua_pcallk(L, nargs, 3, F_MSGH, (lua_KContext)q, handled_k));
 }
 
 /* Serve the connection just taken (conn at S_CONN, its socket s): -1
@@ -251,6 +428,7 @@ static int serve_taken(lua_State *L, eh_serveq *q, eh_sock *s) {
   if (get(L, S_CONN, K_PARSER) != LUA_TUSERDATA) return hand_over(L, q, NULL, 0);
   first = get(L, S_CONN, K_PEER) != LUA_TTABLE;
   get(L, S_CONN, K_SOCK);
+  if (!push_res(L, q)) return hand_over(L, q, NULL, 0);
   h = (eh_http *)lua_touserdata(L, S_PARSER);
   r = read_head(L, h, s, first);
   if (r == HEAD_DRY) {
@@ -269,10 +447,7 @@ static int serve_taken(lua_State *L, eh_serveq *q, eh_sock *s) {
     lua_pushinteger(L, h->expect);
     return hand_over(L, q, "head", 2);
   }
-  set(L, S_CONN, K_RES, S_REQ);    /* a lean request: conn.res holds it (request.lua) */
-  get(L, F_SERVER, K_CALL);        /* the handler, read for each request as Lua does */
-  lua_pushvalue(L, S_REQ);
-  return after_handler(L, q, lua_pcallk(L, 1, 3, F_MSGH, (lua_KContext)q, handled_k));
+  return call_handler(L, q);
 }
 
 /* Give back done (the socket just served, or NULL), then serve ready
@@ -303,11 +478,11 @@ static int take_k(lua_State *L, int status, lua_KContext ctx) {
   return lane_loop(L, q, NULL, 0);
 }
 
-/* q:serve(sock, fresh, msgh, server, slot) -> see the top of this file:
- * give back sock (as q:next does) and answer ready connections' requests
- * in C -- server.call(req) under msgh, a handler that takes no res --
- * while they are the common case; slot.conn names the connection in hand
- * meanwhile.  [-5, +(0..8), e] */
+/* q:serve(sock, fresh, msgh, server, slot, log_access) -> see the top of
+ * this file: give back sock (as q:next does) and answer ready
+ * connections' requests in C -- server.call(req[, res]) under msgh --
+ * while they are the common case; slot.conn names the connection in
+ * hand meanwhile.  [-6, +(0..9), e] */
 static int l_serve(lua_State *L) {
   eh_serveq *q = eh_serveq_check(L, F_Q);
   eh_sock *s = lua_isnoneornil(L, F_SOCK) ? NULL : eh_checksocket(L, F_SOCK);
@@ -315,7 +490,7 @@ static int l_serve(lua_State *L) {
   luaL_checktype(L, F_MSGH, LUA_TFUNCTION);
   luaL_checktype(L, F_SERVER, LUA_TTABLE);
   luaL_checktype(L, F_SLOT, LUA_TTABLE);
-  lua_settop(L, F_SLOT);
+  lua_settop(L, F_LOG_ACCESS);
   luaL_checkstack(L, K_COUNT + 24, "http_queue");
   for (i = 1; i <= K_COUNT; i++) lua_pushvalue(L, lua_upvalueindex(i));
   return lane_loop(L, q, s, fresh);

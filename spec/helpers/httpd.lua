@@ -67,6 +67,32 @@ function _M.exchange(port, bytes)
   return all or partial, err
 end
 
+--- Send raw bytes on c and read n responses.
+function _M.ask(c, bytes, n)
+  assert(c:send(bytes))
+  return _M.read_responses(c, n or 1)
+end
+
+--- A connection that has had its first request, /warm (answered, then
+-- handed to Lua, which makes the peer record its later requests share:
+-- those the queue's C lane answers alone).
+function _M.warm(port)
+  local c = _M.connect(port)
+  local rs = _M.ask(c, "GET /warm HTTP/1.1\r\nHost: x\r\n\r\n")
+  assert(rs[1].status == 200, "the /warm request was not answered with 200")
+  return c
+end
+
+--- A function returning the C lane's counts now less those at this call:
+-- requests answered in C, connections handed to Lua (srv.queue:counts).
+function _M.lane_counter(srv)
+  local c0, l0 = srv.queue:counts()
+  return function()
+    local c, l = srv.queue:counts()
+    return c - c0, l - l0
+  end
+end
+
 --- The first response in raw text, parsed (nil, reason if none).
 function _M.parse(raw, head)
   return core.http_parse_response(raw, nil, head)

@@ -105,13 +105,6 @@ local function answer(conn, res, status, headers, body)
   res.bytes = n or 0
 end
 
---- Call the handler, then answer: one protected call covers both, since
--- a result that cannot be sent (a bad status, a header with a line
--- break) is the handler's error too -- a 500, never a dropped connection.
-local function respond(server, conn, req, res)
-  return answer(conn, res, server.call(req, res))
-end
-
 --- What a lean handler returned and did not send itself, answered
 -- through a response object -- made now unless it asked for one.
 local function answer_lean(conn, req, status, headers, body)
@@ -140,14 +133,50 @@ local function after(server, conn, req, res, ok, err, started)
   if req.has_body and not conn.closing and not req:discard() then conn.closing = true end
 end
 
+--- What follows the protected call of a handler given a response
+-- object (ok and its results): answer through it, in a protected call of
+-- its own (a result that cannot be sent is the handler's error, a 500),
+-- then what follows any answer.  started: the clock when the request
+-- began, for the log.
+local function res_ran(server, conn, req, started, ok, status, headers, body)
+  local res, err = conn.res, status
+  if ok then ok, err = xpcall(answer, on_error, conn, res, status, headers, body) end
+  after(server, conn, req, res, ok, err, started)
+  res._req = false   -- an idle connection keeps no request
+end
+
+--- Read http_reply's pcall results (sent, n, seen) as ok, err, bytes: a
+-- raise while writing (some may be out; bytes nil) or an answer that
+-- could not go out (a bad status or header: nothing did; bytes false) is
+-- the handler's error; a send that ends the connection marks it closing.
+local function reply_outcome(conn, sent, n, seen)
+  if not sent then return false, n, nil end
+  if n == false then return false, seen, false end
+  if not n or seen & SEEN_CLOSES ~= 0 then conn.closing = true end
+  return true, nil, n or 0
+end
+
+--- What follows a string answer the C lane sent through an untouched
+-- response object (marked finished before the send, as answer() does):
+-- what the send's pcall returned written into res, then what follows any
+-- answer.
+local function res_replied(server, conn, req, started, _, sent, n, seen)
+  local res = conn.res
+  local ok, err, bytes = reply_outcome(conn, sent, n, seen)
+  if bytes == false then res.finished, res.headers_sent = false, false   -- nothing went out
+  elseif bytes then res.bytes = bytes end
+  after(server, conn, req, res, ok, err, started)
+  res._req = false
+end
+
 --- Serve one request on conn with its response object (reset for it).
+-- A queue's worker runs the same steps in C while requests are common
+-- (q:serve, src/serve_lane.c), and hands over at res_ran or res_replied.
 local function handle(server, conn, req)
   local started = server.log and core_now()
   local res = conn.res
   res_reset(res, req)
-  local ok, err = xpcall(respond, on_error, server, conn, req, res)
-  after(server, conn, req, res, ok, err, started)
-  res._req = false   -- an idle connection keeps no request
+  return res_ran(server, conn, req, started, xpcall(server.call, on_error, req, res))
 end
 
 --- What follows a lean request's answer: a 500 for a failed handler,
@@ -166,15 +195,11 @@ end
 
 --- What follows a string answer sent by http_reply -- sent, bytes, seen:
 -- the results of its pcall.
-local function lean_replied(server, conn, req, status, sent, bytes, seen)
-  local ok, err = true, nil
-  if not sent then              -- raised while writing (a Timeout, a kill): some may be out,
-    ok, err, bytes = false, bytes, 0   -- so no 500 after it (headers_sent): the connection ends
-  elseif bytes == false then    -- nothing sent: the handler's error, a 500
-    ok, err, status = false, seen, false
-  elseif not bytes or seen & SEEN_CLOSES ~= 0 then
-    conn.closing = true
-  end
+-- A raise while writing (a Timeout, a kill) leaves the status: some
+-- may be out, so no 500 after it (headers_sent) -- the connection ends.
+local function lean_replied(server, conn, req, status, sent, n, seen)
+  local ok, err, bytes = reply_outcome(conn, sent, n, seen)
+  if bytes == false then status = false end   -- nothing sent: the handler's error, a 500
   return lean_after(server, conn, req, ok, err, status, bytes)
 end
 
@@ -290,34 +315,34 @@ end
 
 --- Go on with conn where the queue's C lane handed it over (q:serve,
 -- src/serve_lane.c: why and its values); returns as serve_tail does.
-local function take_over(server, conn, why, a, b, c, d, e)
+local function take_over(server, conn, why, a, b, c, d, e, f)
   if why == nil then return serve_one(server, conn) end
   if why == "idle" then return doze(server, conn, a) end
   if why == "head" then return serve_head(server, conn, a, b, c) end
-  if why == "ran" then lean_ran(server, conn, a, b, c, d, e)
-  else lean_replied(server, conn, a, b, c, d, e) end   -- "replied"
+  local lean = server.lean
+  if why == "ran" then
+    if lean then lean_ran(server, conn, a, b, c, d, e) else res_ran(server, conn, a, b, c, d, e, f) end
+  elseif lean then   -- "replied"
+    lean_replied(server, conn, a, b, c, d, e)
+  else
+    res_replied(server, conn, a, b, c, d, e, f)
+  end
   return serve_tail(server, conn)
 end
 
 --- A worker's round: serve the connections the queue hands over, giving
 -- each back when it runs dry, until the queue has no more use for it.
--- For a handler that takes no res the queue answers the common request
--- in C (q:serve) and hands the rest over; else each goes to serve_one.
--- slot.conn names the connection in hand.
+-- The queue answers the common request in C (q:serve) and hands the rest
+-- over.  slot.conn names the connection in hand.
 local function work_rounds(server, q, slot)
-  local lane, next_conn = server.lean and q.serve, q.next
+  local lane, log_access = q.serve, log.access
   local sock, fresh = nil, true
   while true do
-    local conn, why, a, b, c, d, e
-    if lane then
-      conn, why, a, b, c, d, e = lane(q, sock, fresh, on_error, server, slot)
-    else
-      conn, why, a = next_conn(q, sock, fresh)
-    end
+    local conn, why, a, b, c, d, e, f = lane(q, sock, fresh, on_error, server, slot, log_access)
     if not conn then return end
     fresh = false
     slot.conn = conn
-    sock = take_over(server, conn, why, a, b, c, d, e)
+    sock = take_over(server, conn, why, a, b, c, d, e, f)
     slot.conn = false
   end
 end
