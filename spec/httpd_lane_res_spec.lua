@@ -170,6 +170,28 @@ describe("httpd C lane on a logging server", function()
     end)
   end
 
+  it("writes the lines to a log file from C, each with its newline", function()
+    local file = assert(io.tmpfile())
+    local hello = function() return 200, {}, "hi" end
+    with_server(hello, {log = file}, function(srv, port)
+      local c = warm(port)
+      local counts = counter(srv)
+      local rs = ask(c, GET:format("/x") .. "GET /y HTTP/1.1\r\nHost: x\r\nUser-Agent: t\"u\r\n" ..
+                        "X-Forwarded-For: 10.1.1.1 , 10.2.2.2\r\n\r\n", 2)
+      assert.equal(2, (counts()))
+      file:seek("set")
+      local lines = {}
+      for line in file:read("a"):gmatch("([^\n]*)\n") do lines[#lines + 1] = line end
+      assert.equal(4, #lines)   -- the startup line, /warm, /x, /y
+      assert.matches('^127%.0%.0%.1 %- %- %[.-%] "GET /x HTTP/1%.1" 200 ' .. #rs[1].raw ..
+                     ' "%-" "%-" %d+%.%d+$', lines[3])
+      assert.matches('^10%.1%.1%.1,10%.2%.2%.2,127%.0%.0%.1 %- %- %[.-%] "GET /y HTTP/1%.1" 200 ' ..
+                     #rs[2].raw .. ' "%-" "t\\x22u" %d+%.%d+$', lines[4])
+      c:close()
+    end)
+    file:close()
+  end)
+
   it("logs what a handler that answered through res:finish() sent", function()
     local lines, log = recorder(false)
     local fin = app_with({["/gone"] = function(_, res) res.status = 404 res:finish("nope") end})

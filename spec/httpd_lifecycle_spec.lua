@@ -199,6 +199,25 @@ describe("httpd access log", function()
     assert.equal("httpd exiting", lines[3])
   end)
 
+  it("writes what a client sent that could break the line as \\xNN, in every column", function()
+    local lines = {}
+    local status = function() return "404 Not Found", {}, "no" end
+    with_server(status, {log = function(line) lines[#lines + 1] = line end}, function(_, port)
+      H.exchange(port, "GET /q HTTP/1.1\r\nHost: x\r\nUser-Agent: a\tb\\c\r\n"
+                       .. "X-Forwarded-For: 10.0.0.1\"x\r\nConnection: close\r\n\r\n")
+    end)
+    assert.matches('^10%.0%.0%.1\\x22x,127%.0%.0%.1 %- %- %[.-%] "GET /q HTTP/1%.1" 404 %d+ "%-" '
+                   .. '"a\\x09b\\x5cc" %d+%.%d+$', lines[2])
+  end)
+
+  it("makes a line of whatever a request lacks, with - in its place", function()
+    local core = require "eventlet.core"
+    assert.matches('^%- %- %- %[.-%] "%-" %- 0 "%-" "%-" 0%.000000$',
+                   core.http_access_line({remote_addr = false}, {}, 2.5))
+    assert.matches('^%- %- %- %[.-%] "%-" 431 7 "%-" "%-" %d+%.%d+$',
+                   core.http_access_line({headers = {}}, 431, 7, core.now(), true))
+  end)
+
   it("has nothing to log but its exit when stopped before its serve thread ran", function()
     local lines = {}
     local srv = start({log = function(line) lines[#lines + 1] = line end})

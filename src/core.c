@@ -108,6 +108,7 @@ static const struct {
   {eh_open_tpool, eh_tpool_funcs},
   {eh_open_http, eh_http_funcs},
   {NULL, eh_http_write_funcs},
+  {NULL, eh_http_log_funcs},
   {NULL, eh_http_sock_funcs},
   {eh_open_socket, eh_socket_funcs},
   {eh_open_serveq, eh_serveq_funcs},

@@ -115,6 +115,10 @@ extern const luaL_Reg eh_http_funcs[];
 /* http_write.c: the response writer */
 extern const luaL_Reg eh_http_write_funcs[];
 
+/* http_log.c: the access log's line */
+extern const luaL_Reg eh_http_log_funcs[];
+int eh_http_log_to_file(lua_State *L, int log, int req, int res, int started, int xff);
+
 /* http_sock.c: parsing straight from a socket's read buffer */
 extern const luaL_Reg eh_http_sock_funcs[];
 int eh_http_reply(lua_State *L);   /* core.http_reply (http_sock.c) */

@@ -51,12 +51,13 @@ enum { F_Q = 1, F_SOCK, F_FRESH, F_MSGH, F_SERVER, F_SLOT, F_LOG_ACCESS, F_KEYS 
 enum {
   K_PARSER, K_PEER, K_SOCK, K_RES, K_CONN, K_CLOSING, K_CONTINUE, K_STOPPING, K_KEEPALIVE,
   K_POSTHOOKS, K_CALL, K_REMOTE_ADDR, K_REMOTE_PORT, K_SCHEME, K_OWN_CONN, K_LEAN, K_LOG,
-  K_REQ_OF, K_STATUS, K_BYTES, K_MODE, K_HEADERS_SENT, K_FINISHED, K_HEADERS, K_COUNT
+  K_REQ_OF, K_STATUS, K_BYTES, K_MODE, K_HEADERS_SENT, K_FINISHED, K_HEADERS, K_XFF, K_COUNT
 };
 static const char *const key_names[K_COUNT] = {
   "parser", "peer", "sock", "res", "conn", "closing", "continue_pending", "stopping",
   "keepalive", "posthooks", "call", "remote_addr", "remote_port", "scheme", "_conn", "lean",
-  "log", "_req", "status", "bytes", "_mode", "headers_sent", "finished", "headers"};
+  "log", "_req", "status", "bytes", "_mode", "headers_sent", "finished", "headers",
+  "log_x_forwarded_for"};
 #define FRAME (F_KEYS + K_COUNT - 1)
 #define KEY(k) (F_KEYS + (k))
 
@@ -303,17 +304,25 @@ static int logged_k(lua_State *L, int status, lua_KContext ctx) {
   return lane_loop(L, q, (eh_sock *)lua_touserdata(L, S_SOCK), 0);
 }
 
-/* Finish a request all_done found done: write its access-log line
- * (log_access(server, req, res, started), unprotected as in Lua's
- * after()) if the server logs, and let it go.  -1 (done).  [-0, +0, e] */
+/* Write the request's access-log line if its server logs -- in C to a
+ * Lua file (stderr by default), else through log_access(server, req,
+ * res, started), unprotected as in Lua's after() -- then let the request
+ * go.  -1 (done).  [-0, +0, e] */
 static int finish_request(lua_State *L, eh_serveq *q) {
-  if (has_res(L) && truthy(L, F_SERVER, K_LOG) && lua_isfunction(L, F_LOG_ACCESS)) {
-    lua_pushvalue(L, F_LOG_ACCESS);
-    lua_pushvalue(L, F_SERVER);
-    lua_pushvalue(L, S_REQ);
-    lua_pushvalue(L, S_RES);
-    lua_pushvalue(L, S_STARTED);
-    lua_callk(L, 4, 0, (lua_KContext)q, logged_k);
+  if (has_res(L) && truthy(L, F_SERVER, K_LOG)) {
+    int in_c;
+    get(L, F_SERVER, K_LOG);
+    in_c = eh_http_log_to_file(L, lua_gettop(L), S_REQ, S_RES, S_STARTED,
+                               truthy(L, F_SERVER, K_XFF));
+    lua_pop(L, 1);
+    if (!in_c && lua_isfunction(L, F_LOG_ACCESS)) {
+      lua_pushvalue(L, F_LOG_ACCESS);
+      lua_pushvalue(L, F_SERVER);
+      lua_pushvalue(L, S_REQ);
+      lua_pushvalue(L, S_RES);
+      lua_pushvalue(L, S_STARTED);
+      lua_callk(L, 4, 0, (lua_KContext)q, logged_k);
+    }
   }
   return request_done(L, q);
 }
