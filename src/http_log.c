@@ -255,6 +255,18 @@ int eh_http_log_to_file(lua_State *L, int log, int req, int res, int started, in
   return 1;
 }
 
+/* core.http_log_to_file(log, req, res, started[, xff]) -> whether log
+ * is an open Lua file, to which the request's access-log line then went
+ * with its newline in one write (eh_http_log_to_file).  [-5, +1, e] */
+static int l_http_log_to_file(lua_State *L) {
+  luaL_checktype(L, 2, LUA_TTABLE);
+  luaL_checktype(L, 3, LUA_TTABLE);
+  lua_settop(L, 5);
+  lua_pushboolean(L, eh_http_log_to_file(L, 1, 2, 3, 4, lua_toboolean(L, 5)));
+  return 1;
+}
+
 const luaL_Reg eh_http_log_funcs[] = {
   {"http_access_line", l_http_access_line},
+  {"http_log_to_file", l_http_log_to_file},
   {NULL, NULL}};

@@ -11,6 +11,7 @@
 local core = require "eventlet.core"
 
 local access_line = core.http_access_line
+local log_to_file = core.http_log_to_file
 local type = type
 local io_stderr = io.stderr
 
@@ -33,9 +34,11 @@ function _M.write(server, line, req, res)
   end
 end
 
---- Log a request (access log).
+--- Log a request (access log): to a Lua file in one write from C, else
+-- through _M.write.
 function _M.access(server, req, res, started)
-  if not server.log then return end
+  local log = server.log
+  if not log or log_to_file(log, req, res, started, server.log_x_forwarded_for) then return end
   _M.write(server, _M.line(server, req, res, started), req, res)
 end
 
