@@ -119,14 +119,7 @@ describe("httpd C lane with a response object", function()
     local c = warm(port)
     assert(c:send(GET:format("/fin")))
     assert.equal("early", read_responses(c, 1)[1].body)
-    local stopper = eventlet.spawn(function() srv:stop({grace = 2}) end)
-    eventlet.sleep(0.02)
-    gate:send(true)
-    assert.equal("closed", select(2, c:recv(1)))
-    stopper:wait()
-    srv._thread:wait()
-    assert.equal(0, srv.nconns)
-    c:close()
+    H.stop_closes(srv, c, function() gate:send(true) end)
   end)
 end)
 
@@ -206,6 +199,20 @@ describe("httpd C lane on a logging server", function()
       assert.matches('"GET /gone HTTP/1.1" 404 ' .. #rs[1].raw, lines[2].line)
       c:close()
     end)
+  end)
+
+  it("closes a connection whose log line was being written when the server stopped", function()
+    local slow = false
+    local log = function(_, req) if req and slow then eventlet.sleep(0.1) end end
+    local srv = assert(require("eventlet.httpd").server("127.0.0.1:0",
+                                                         function() return 200, {}, "hi" end,
+                                                         {log = log}))
+    srv:start()
+    local _, port = srv:address()
+    local c = warm(port)
+    slow = true
+    assert.equal("hi", ask(c, GET:format("/x"))[1].body)   -- the log parks after the answer
+    H.stop_closes(srv, c)
   end)
 
   it("ends the worker's connection when the log raises, and serves on", function()

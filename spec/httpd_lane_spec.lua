@@ -215,16 +215,12 @@ for _, form in ipairs({"lean", "res"}) do
       local c = warm(port)
       assert(c:send(GET:format("/slow")))
       eventlet.sleep(0.02)
-      local stopper = eventlet.spawn(function() srv:stop({grace = 2}) end)
-      eventlet.sleep(0.02)
-      gate:send(true)
-      local rs = read_responses(c, 1)
-      assert.equal("late", rs[1].body)
-      assert.equal("close", rs[1].headers.connection)
-      assert.equal("closed", select(2, c:recv(1)))
-      stopper:wait()
-      srv._thread:wait()
-      c:close()
+      H.stop_closes(srv, c, function()
+        gate:send(true)
+        local rs = read_responses(c, 1)
+        assert.equal("late", rs[1].body)
+        assert.equal("close", rs[1].headers.connection)
+      end)
     end)
 
     it("closes a connection whose answer was still going out when the server stopped", function()
@@ -237,15 +233,7 @@ for _, form in ipairs({"lean", "res"}) do
       local c = warm(port)
       assert(c:send(GET:format("/big")))
       eventlet.sleep(0.05)                -- the send parks: the client reads nothing yet
-      local stopper = eventlet.spawn(function() srv:stop({grace = 5}) end)
-      eventlet.sleep(0.02)
-      local rs = read_responses(c, 1)
-      assert.equal(#big, #rs[1].body)
-      assert.equal("closed", select(2, c:recv(1)))
-      stopper:wait()
-      srv._thread:wait()
-      assert.equal(0, srv.nconns)
-      c:close()
+      H.stop_closes(srv, c, function() assert.equal(#big, #read_responses(c, 1)[1].body) end)
     end)
 
     it("ends a handler the server's stop kills past its grace, and its connection", function()
@@ -287,6 +275,45 @@ for _, form in ipairs({"lean", "res"}) do
         eventlet.sleep(0.01)
         assert.equal(0, srv.nconns)
         c:close()
+      end)
+    end)
+
+    it("closes in C a connection whose answer ends it, first request or not", function()
+      local ran = 0
+      local cases = {["/hook"] = function(req)
+        req:on_finish(function() ran = ran + 1 end)
+        return 200, {}, "hooked"
+      end}
+      with_server(app_with(cases), nil, function(srv, port)
+        eventlet.sleep(0)          -- the server's thread runs: its queue is made
+        local counts = counter(srv)
+        local bye = "GET %s HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+        local clients = {}
+        for i = 1, 3 do
+          clients[i] = connect(port)
+          assert(clients[i]:send(bye:format("/c" .. i)))
+        end
+        clients[4] = warm(port)
+        assert(clients[4]:send("GET /old HTTP/1.0\r\n\r\n"))
+        for i, c in ipairs(clients) do
+          local rs = read_responses(c, 1)
+          assert.equal(i < 4 and "/c" .. i or "/old", rs[1].body)
+          assert.equal("closed", select(2, c:recv(1)))
+          c:close()
+        end
+        local in_c, to_lua = counts()
+        assert.equal(4, in_c)
+        assert.equal(1, to_lua)    -- /warm: a first request that keeps its connection
+        local c = connect(port)   -- posthooks: Lua's part, then Lua closes
+        assert.equal("hooked", ask(c, bye:format("/hook"))[1].body)
+        assert.equal("closed", select(2, c:recv(1)))
+        c:close()
+        assert.equal(1, ran)
+        in_c, to_lua = counts()
+        assert.equal(4, in_c)
+        assert.equal(2, to_lua)
+        eventlet.sleep(0.01)
+        assert.equal(0, srv.nconns)
       end)
     end)
 

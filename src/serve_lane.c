@@ -33,31 +33,34 @@
  * A connection goes back from the start when it dozed (no parser) or its
  * head is not whole in one read; "head" for a request that expects
  * 100-continue and for a malformed one; "ran" when the handler failed,
- * wrote through a response object and left it unfinished or ended the
- * connection, or returned anything but nothing or a status and a string
- * with a response object untouched; "replied" when the send failed, the
- * connection ends or the server stops, it was the connection's first
- * request (Lua makes the peer record its later requests share),
- * posthooks or an unread body wait, or the connection switched protocols.
+ * wrote through a response object and left it unfinished, or returned
+ * anything but nothing or a status and a string with a response object
+ * untouched; "ran" or "replied" (after the send) when posthooks wait,
+ * or -- on a connection that stays open -- an unread body waits or it
+ * was the connection's first request (Lua makes the peer record its
+ * later requests share); "replied" when the send failed.  A connection
+ * whose answer ends it (Connection: close, HTTP/1.0, a stop, a switch
+ * of protocols) is closed here, as connection.lua's finish does.
  */
 #include "serveq.h"
 #include "http.h"
 #include "http_write.h"
 
-/* The frame: q:serve(sock, fresh, msgh, server, slot, log_access), then
+/* The frame: q:serve(sock, fresh, msgh, server, slot, log), then
  * the field names the loop reads -- q:serve's upvalues, interned once,
  * copied to the stack on each call: a stack index is the cheaper to read. */
-enum { F_Q = 1, F_SOCK, F_FRESH, F_MSGH, F_SERVER, F_SLOT, F_LOG_ACCESS, F_KEYS };
+enum { F_Q = 1, F_SOCK, F_FRESH, F_MSGH, F_SERVER, F_SLOT, F_LOG, F_KEYS };
 enum {
   K_PARSER, K_PEER, K_SOCK, K_RES, K_CONN, K_CLOSING, K_CONTINUE, K_STOPPING, K_KEEPALIVE,
   K_POSTHOOKS, K_CALL, K_REMOTE_ADDR, K_REMOTE_PORT, K_SCHEME, K_OWN_CONN, K_LEAN, K_LOG,
-  K_REQ_OF, K_STATUS, K_BYTES, K_MODE, K_HEADERS_SENT, K_FINISHED, K_HEADERS, K_XFF, K_COUNT
+  K_REQ_OF, K_STATUS, K_BYTES, K_MODE, K_HEADERS_SENT, K_FINISHED, K_HEADERS, K_XFF, K_UNTRACK,
+  K_ACCESS, K_COUNT
 };
 static const char *const key_names[K_COUNT] = {
   "parser", "peer", "sock", "res", "conn", "closing", "continue_pending", "stopping",
   "keepalive", "posthooks", "call", "remote_addr", "remote_port", "scheme", "_conn", "lean",
   "log", "_req", "status", "bytes", "_mode", "headers_sent", "finished", "headers",
-  "log_x_forwarded_for"};
+  "log_x_forwarded_for", "_untrack", "access"};
 #define FRAME (F_KEYS + K_COUNT - 1)
 #define KEY(k) (F_KEYS + (k))
 
@@ -72,8 +75,18 @@ enum {
 /* What read_head found besides a head (EH_HTTP_DONE, _ERROR, _MORE). */
 #define HEAD_DRY 2
 
-/* How the request's answer went out, for finish_request. */
+/* How the request's answer went out, for next_step. */
 enum { SENT_BY_C, SENT_PARKED, SENT_BY_LUA };
+
+/* What follows an answer (next_step): nothing but giving the connection
+ * back, closing it, or Lua's part. */
+enum { STEP_KEEP, STEP_END, STEP_LUA };
+
+/* What the steps of a request return besides a count of values for Lua:
+ * the request is done and its connection goes back to the queue, or is
+ * closed. */
+#define DONE (-1)
+#define DONE_CLOSED (-2)
 
 static int lane_loop(lua_State *L, eh_serveq *q, eh_sock *done, int fresh);
 static int take_k(lua_State *L, int status, lua_KContext ctx);
@@ -270,73 +283,105 @@ static int finished_in_lua(lua_State *L) {
   return has_res(L) && lua_isnil(L, S_STATUS) && truthy(L, S_RES, K_FINISHED);
 }
 
-/* The answer went out (how: one of SENT_*): the request is done unless
- * the connection ends, the server began to stop while Lua ran or the
- * send was parked (before it, must_close saw that and the answer
- * closes), it was the connection's first (Lua makes its peer record), or
- * posthooks or an unread body wait (Lua's part).  closes: the send said
- * the connection ends.  [-0, +0, -] */
-static int all_done(lua_State *L, eh_http *h, int closes, int how) {
-  int hooks;
-  if (closes || h->phase != EH_HTTP_PHASE_HEAD) return 0;
-  if (lua_type(L, S_PEER) != LUA_TTABLE) return 0;
-  if (how != SENT_BY_C && truthy(L, F_SERVER, K_STOPPING)) return 0;
-  hooks = get(L, S_REQ, K_POSTHOOKS) != LUA_TNIL;
+/* What follows an answer that went out (how: one of SENT_*; closes: the
+ * send said the connection ends, or it is closing): Lua's part when
+ * posthooks wait; else the connection's end when it ends or the server
+ * began to stop while Lua ran or the send was parked (before it,
+ * must_close saw that and the answer closes), as connection.lua's
+ * serve_tail ends it; else Lua's part for an unread body or a
+ * connection's first request (Lua makes its peer record); else nothing.
+ * [-0, +0, -] */
+static int next_step(lua_State *L, eh_http *h, int closes, int how) {
+  int hooks = get(L, S_REQ, K_POSTHOOKS) != LUA_TNIL;
   lua_pop(L, 1);
-  return !hooks;
+  if (hooks) return STEP_LUA;
+  if (closes || (how != SENT_BY_C && truthy(L, F_SERVER, K_STOPPING))) return STEP_END;
+  if (h->phase != EH_HTTP_PHASE_HEAD || lua_type(L, S_PEER) != LUA_TTABLE) return STEP_LUA;
+  return STEP_KEEP;
+}
+
+/* End the connection in hand as connection.lua's finish does: close its
+ * socket, then server:_untrack(conn) (which frees its slot and wakes a
+ * stop waiting for it).  [-0, +0, e] */
+static void end_connection(lua_State *L) {
+  eh_sock_close((eh_sock *)lua_touserdata(L, S_SOCK));
+  lua_pushvalue(L, KEY(K_UNTRACK));
+  lua_gettable(L, F_SERVER);
+  lua_pushvalue(L, F_SERVER);
+  lua_pushvalue(L, S_CONN);
+  lua_call(L, 2, 0);
 }
 
 /* The request is answered and nothing is left for Lua: the response
- * object lets go of it, the slot of the connection.  -1 (lane_loop's
- * "done").  [-0, +0, m] */
-static int request_done(lua_State *L, eh_serveq *q) {
+ * object lets go of it, the connection ends if step says so, and the
+ * slot lets go of the connection.  DONE or DONE_CLOSED.  [-0, +0, e] */
+static int request_done(lua_State *L, eh_serveq *q, int step) {
   if (has_res(L)) set_false(L, S_RES, K_REQ_OF);
+  if (step == STEP_END) end_connection(L);
   set_false(L, F_SLOT, K_CONN);
   q->in_c++;
-  return -1;
+  return step == STEP_END ? DONE_CLOSED : DONE;
 }
 
-/* Resume after the access log's call.  [-?, +?, e] */
+/* Go on serving after a continuation's step returned n: its count of
+ * values for Lua, or the loop again -- giving the connection back unless
+ * it was closed.  [-?, +?, e] */
+static int go_on(lua_State *L, eh_serveq *q, int n) {
+  if (n >= 0) return n;
+  return lane_loop(L, q, n == DONE ? (eh_sock *)lua_touserdata(L, S_SOCK) : NULL, 0);
+}
+
+/* Resume after the access log's call: the step is on top, pushed before
+ * the call.  A log that parked may have let the server begin to stop:
+ * the connection then ends, as connection.lua's serve_tail ends it (the
+ * queue, closed, would no longer watch it).  [-?, +?, e] */
 static int logged_k(lua_State *L, int status, lua_KContext ctx) {
   eh_serveq *q = (eh_serveq *)ctx;
+  int step = (int)lua_tointeger(L, -1);
   (void)status;
-  request_done(L, q);
-  return lane_loop(L, q, (eh_sock *)lua_touserdata(L, S_SOCK), 0);
+  lua_pop(L, 1);
+  if (step == STEP_KEEP && truthy(L, F_SERVER, K_STOPPING)) step = STEP_END;
+  return go_on(L, q, request_done(L, q, step));
 }
 
 /* Write the request's access-log line if its server logs -- in C to a
- * Lua file (stderr by default), else through log_access(server, req,
- * res, started), unprotected as in Lua's after() -- then let the request
- * go.  -1 (done).  [-0, +0, e] */
-static int finish_request(lua_State *L, eh_serveq *q) {
+ * Lua file (stderr by default), else through the log module's
+ * access(server, req, res, started), unprotected as in Lua's after(),
+ * which may park -- then let the request go (request_done: step,
+ * STEP_KEEP or STEP_END).  [-0, +0, e] */
+static int finish_request(lua_State *L, eh_serveq *q, int step) {
   if (has_res(L) && truthy(L, F_SERVER, K_LOG)) {
     int in_c;
     get(L, F_SERVER, K_LOG);
     in_c = eh_http_log_to_file(L, lua_gettop(L), S_REQ, S_RES, S_STARTED,
                                truthy(L, F_SERVER, K_XFF));
     lua_pop(L, 1);
-    if (!in_c && lua_isfunction(L, F_LOG_ACCESS)) {
-      lua_pushvalue(L, F_LOG_ACCESS);
+    if (!in_c) {
+      lua_pushinteger(L, step);   /* for logged_k */
+      lua_pushvalue(L, KEY(K_ACCESS));
+      lua_gettable(L, F_LOG);     /* read for each line, as Lua's after() does */
       lua_pushvalue(L, F_SERVER);
       lua_pushvalue(L, S_REQ);
       lua_pushvalue(L, S_RES);
       lua_pushvalue(L, S_STARTED);
       lua_callk(L, 4, 0, (lua_KContext)q, logged_k);
+      lua_pop(L, 1);
     }
   }
-  return request_done(L, q);
+  return request_done(L, q, step);
 }
 
-/* After http_reply's protected call (st; parked: it yielded): -1 when
- * the request is done, else its results handed to Lua: conn, "replied",
+/* After http_reply's protected call (st; parked: it yielded): DONE or
+ * DONE_CLOSED when the request is done, else its results handed to Lua: conn, "replied",
  * req, [started,] status, ok, results.  [-(1|2), +?, e] */
 static int after_reply(lua_State *L, eh_serveq *q, int st, int parked) {
   int n = lua_gettop(L) - S_BODY;
   eh_http *h = (eh_http *)lua_touserdata(L, S_PARSER);
   if (st == LUA_OK && lua_isinteger(L, -2)) {
-    int closes = (lua_tointeger(L, -1) & EH_HW_CLOSES) != 0;
+    int closes = (lua_tointeger(L, -1) & EH_HW_CLOSES) != 0, step;
     if (has_res(L)) set(L, S_RES, K_BYTES, lua_absindex(L, -2));
-    if (all_done(L, h, closes, parked ? SENT_PARKED : SENT_BY_C)) return finish_request(L, q);
+    step = next_step(L, h, closes, parked ? SENT_PARKED : SENT_BY_C);
+    if (step != STEP_LUA) return finish_request(L, q, step);
   }
   return hand_results(L, q, "replied", n, 1, st == LUA_OK);
 }
@@ -344,13 +389,11 @@ static int after_reply(lua_State *L, eh_serveq *q, int st, int parked) {
 /* Resume after a park inside http_reply.  [-?, +?, e] */
 static int replied_k(lua_State *L, int status, lua_KContext ctx) {
   eh_serveq *q = (eh_serveq *)ctx;
-  int n = after_reply(L, q, status == LUA_YIELD ? LUA_OK : status, 1);
-  if (n >= 0) return n;
-  return lane_loop(L, q, (eh_sock *)lua_touserdata(L, S_SOCK), 0);
+  return go_on(L, q, after_reply(L, q, status == LUA_YIELD ? LUA_OK : status, 1));
 }
 
 /* Send the handler's plain answer in one C call, under lua_pcallk:
- * -1 once done, else what goes back to Lua.  A response object is
+ * DONE or DONE_CLOSED once done, else what goes back to Lua.  A response object is
  * marked finished first, as connection.lua's answer() does (a send that
  * raises may have sent a part: no 500 may follow); a lean request's
  * conn.res lets go of it (req:write() from elsewhere is refused).
@@ -381,9 +424,11 @@ static int after_handler(lua_State *L, eh_serveq *q, int st) {
   int n = lua_gettop(L) - S_REQ;
   if (st == LUA_OK) {
     if (plain_answer(L)) return send_plain(L, q);
-    if (finished_in_lua(L) && !truthy(L, S_CONN, K_CLOSING) &&
-        all_done(L, (eh_http *)lua_touserdata(L, S_PARSER), 0, SENT_BY_LUA))
-      return finish_request(L, q);
+    if (finished_in_lua(L)) {
+      eh_http *h = (eh_http *)lua_touserdata(L, S_PARSER);
+      int step = next_step(L, h, truthy(L, S_CONN, K_CLOSING), SENT_BY_LUA);
+      if (step != STEP_LUA) return finish_request(L, q, step);
+    }
   }
   return hand_results(L, q, "ran", n, 0, st == LUA_OK);
 }
@@ -391,9 +436,7 @@ static int after_handler(lua_State *L, eh_serveq *q, int st) {
 /* Resume after a park inside the handler.  [-?, +?, e] */
 static int handled_k(lua_State *L, int status, lua_KContext ctx) {
   eh_serveq *q = (eh_serveq *)ctx;
-  int n = after_handler(L, q, status == LUA_YIELD ? LUA_OK : status);
-  if (n >= 0) return n;
-  return lane_loop(L, q, (eh_sock *)lua_touserdata(L, S_SOCK), 0);
+  return go_on(L, q, after_handler(L, q, status == LUA_YIELD ? LUA_OK : status));
 }
 
 /* Push the request's response object and start time (S_RES, S_STARTED):
@@ -428,9 +471,10 @@ static int call_handler(lua_State *L, eh_serveq *q) {
   return after_handler(L, q, lua_pcallk(L, nargs, 3, F_MSGH, (lua_KContext)q, handled_k));
 }
 
-/* Serve the connection just taken (conn at S_CONN, its socket s): -1
- * once its request is answered or it had none after all, else what goes
- * back to Lua (the count pushed).  [-0, +?, e] */
+/* Serve the connection just taken (conn at S_CONN, its socket s): DONE
+ * once its request is answered or it had none after all, DONE_CLOSED
+ * once answered and closed, else what goes back to Lua (the count
+ * pushed).  [-0, +?, e] */
 static int serve_taken(lua_State *L, eh_serveq *q, eh_sock *s) {
   eh_http *h;
   int r, first;
@@ -442,7 +486,7 @@ static int serve_taken(lua_State *L, eh_serveq *q, eh_sock *s) {
   r = read_head(L, h, s, first);
   if (r == HEAD_DRY) {
     set_false(L, F_SLOT, K_CONN);
-    return -1;
+    return DONE;
   }
   if (r == EH_HTTP_MORE) return hand_over(L, q, NULL, 0);
   if (r == EH_HTTP_ERROR) return hand_over(L, q, "head", eh_http_pusherror(L, h));
@@ -474,7 +518,7 @@ static int lane_loop(lua_State *L, eh_serveq *q, eh_sock *done, int fresh) {
     set(L, F_SLOT, K_CONN, S_CONN);      /* named at once: a raise ends the worker, not it */
     n = serve_taken(L, q, s);
     if (n >= 0) return n;
-    done = s;
+    done = n == DONE ? s : NULL;
   }
 }
 
@@ -487,11 +531,12 @@ static int take_k(lua_State *L, int status, lua_KContext ctx) {
   return lane_loop(L, q, NULL, 0);
 }
 
-/* q:serve(sock, fresh, msgh, server, slot, log_access) -> see the top of
- * this file: give back sock (as q:next does) and answer ready
- * connections' requests in C -- server.call(req[, res]) under msgh --
- * while they are the common case; slot.conn names the connection in
- * hand meanwhile.  [-6, +(0..9), e] */
+/* q:serve(sock, fresh, msgh, server, slot, log) -> see the top of this
+ * file: give back sock (as q:next does) and answer ready connections'
+ * requests in C -- server.call(req[, res]) under msgh, the access log
+ * through the module log (eventlet.httpd.log) -- while they are the
+ * common case; slot.conn names the connection in hand meanwhile.
+ * [-6, +(0..9), e] */
 static int l_serve(lua_State *L) {
   eh_serveq *q = eh_serveq_check(L, F_Q);
   eh_sock *s = lua_isnoneornil(L, F_SOCK) ? NULL : eh_checksocket(L, F_SOCK);
@@ -499,7 +544,8 @@ static int l_serve(lua_State *L) {
   luaL_checktype(L, F_MSGH, LUA_TFUNCTION);
   luaL_checktype(L, F_SERVER, LUA_TTABLE);
   luaL_checktype(L, F_SLOT, LUA_TTABLE);
-  lua_settop(L, F_LOG_ACCESS);
+  luaL_checktype(L, F_LOG, LUA_TTABLE);
+  lua_settop(L, F_LOG);
   luaL_checkstack(L, K_COUNT + 24, "http_queue");
   for (i = 1; i <= K_COUNT; i++) lua_pushvalue(L, lua_upvalueindex(i));
   return lane_loop(L, q, s, fresh);

@@ -5,6 +5,10 @@
 #
 #   bench/httpd/misses.sh [CONNECTIONS]
 #
+# With CLOSE=1 every request says Connection: close (a connection a
+# request: accept, first request, close); HELLO_FORM and HELLO_LOG pass
+# to examples/hello.lua (its other handler forms, the access log).
+#
 # The server runs twice under cachegrind, loaded for 4 s and for 12 s;
 # the differences of the totals divided by the difference of the request
 # counts give the cost of one request without start-up and without setting
@@ -43,7 +47,8 @@ run() {
     >/dev/null 2>&1 &
   pid=$!
   sleep 3
-  n=$(wrk -t1 -c"$conns" -d"$1"s http://127.0.0.1:$port/ | awk '/requests in/ {print $1}')
+  n=$(wrk -t1 -c"$conns" -d"$1"s ${CLOSE:+-H "Connection: close"} http://127.0.0.1:$port/ |
+    awk '/requests in/ {print $1}')
   kill -INT $pid; wait $pid || true
   echo "$n $(cg_annotate --show=Ir,DLmr,DLmw "$out/cg.$1" |
     awk '/PROGRAM TOTALS/ {gsub(",", ""); print $1, $3, $5}')"

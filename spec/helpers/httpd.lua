@@ -93,6 +93,23 @@ function _M.lane_counter(srv)
   end
 end
 
+--- Stop srv in a thread of its own (grace 5 s), run meanwhile() if
+-- given (a turn of the hub after the stop began), then check that c's
+-- connection ends and that the server drains and stops; closes c.
+function _M.stop_closes(srv, c, meanwhile)
+  local stopper = eventlet.spawn(function() srv:stop({grace = 5}) end)
+  if meanwhile then
+    eventlet.sleep(0.02)
+    meanwhile()
+  end
+  local _, err = c:recv(1)
+  assert(err == "closed", "the connection did not end: " .. tostring(err))
+  stopper:wait()
+  srv._thread:wait()
+  assert(srv.nconns == 0, "connections left after the stop")
+  c:close()
+end
+
 --- The first response in raw text, parsed (nil, reason if none).
 function _M.parse(raw, head)
   return core.http_parse_response(raw, nil, head)

@@ -335,10 +335,10 @@ end
 -- The queue answers the common request in C (q:serve) and hands the rest
 -- over.  slot.conn names the connection in hand.
 local function work_rounds(server, q, slot)
-  local lane, log_access = q.serve, log.access
+  local lane = q.serve
   local sock, fresh = nil, true
   while true do
-    local conn, why, a, b, c, d, e, f = lane(q, sock, fresh, on_error, server, slot, log_access)
+    local conn, why, a, b, c, d, e, f = lane(q, sock, fresh, on_error, server, slot, log)
     if not conn then return end
     fresh = false
     slot.conn = conn

@@ -65,7 +65,8 @@ end
 function Response:reset(req)
   self._req, self.status, self.bytes, self._mode = req, 200, 0, false
   self.headers_sent, self.finished = false, false
-  if next(self.headers) ~= nil then self.headers = {} end
+  local headers = self.headers
+  if type(headers) ~= "table" or next(headers) ~= nil then self.headers = {} end
 end
 
 --- Whether conn must close after the response now going out, whatever
