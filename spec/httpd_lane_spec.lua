@@ -317,6 +317,30 @@ for _, form in ipairs({"lean", "res"}) do
       end)
     end)
 
+    it("never uses a connection record's parser unchecked", function()
+      -- (Lua's path refuses it; the lane must not read it as a parser:
+      -- under ASan or valgrind, it would read past a FILE handle.)
+      local core = require "eventlet.core"
+      local cases = {["/swap"] = function(req)
+        req._conn.parser = io.stdout     -- a userdata, not a parser
+        return 200, {}, "swapped"
+      end}
+      with_server(app_with(cases), nil, function(_, port)
+        local c = warm(port)
+        assert.equal("swapped", ask(c, GET:format("/swap"))[1].body)
+        local printing = core.print_errors(false)   -- the worker that refuses it ends
+        assert(c:send(GET:format("/next")))
+        local data, err = c:recv(1)   -- no answer: closed (reset, the request unread)
+        core.print_errors(printing)
+        assert.is_nil(data)
+        assert.is_true(err == "closed" or err == "connection reset by peer", err)
+        c:close()
+        c = warm(port)
+        assert.equal("/other", ask(c, GET:format("/other"))[1].body)
+        c:close()
+      end)
+    end)
+
     it("leaves an HTTP/1.0 keep-alive connection open, and closes one that asks", function()
       with_server(app_with({}), nil, function(_, port)
         local c = connect(port)

@@ -122,5 +122,6 @@ int eh_http_log_to_file(lua_State *L, int log, int req, int res, int started, in
 /* http_sock.c: parsing straight from a socket's read buffer */
 extern const luaL_Reg eh_http_sock_funcs[];
 int eh_http_reply(lua_State *L);   /* core.http_reply (http_sock.c) */
+int eh_http_reply_checked(lua_State *L);
 
 #endif

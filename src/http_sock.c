@@ -390,8 +390,17 @@ static int l_http_reply_flags(lua_State *L) {
  * socket comes first, as in http_send (send_k finds it there); seen &
  * EH_HW_CLOSES tells whether the connection ends.  [-0, +2, e] */
 int eh_http_reply(lua_State *L) {
-  eh_sock *s = eh_checksocket(L, 1);
-  eh_http *h = (eh_http *)eh_checkudata(L, 2, eh_gethub(L)->parser_mt, EH_HTTP_MT);
+  eh_checksocket(L, 1);
+  eh_checkudata(L, 2, eh_gethub(L)->parser_mt, EH_HTTP_MT);
+  return eh_http_reply_checked(L);
+}
+
+/* eh_http_reply for a caller that knows its first two arguments are a
+ * socket and a parser (the C lane checked them once per request).
+ * [-0, +2, e] */
+int eh_http_reply_checked(lua_State *L) {
+  eh_sock *s = (eh_sock *)lua_touserdata(L, 1);
+  eh_http *h = (eh_http *)lua_touserdata(L, 2);
   size_t blen;
   const char *body = luaL_checklstring(L, 5, &blen);
   int code = eh_http_status_code(L, 3);

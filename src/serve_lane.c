@@ -407,7 +407,7 @@ static int send_plain(lua_State *L, eh_serveq *q) {
   } else {
     set_false(L, S_CONN, K_RES);
   }
-  lua_pushcfunction(L, eh_http_reply);
+  lua_pushcfunction(L, eh_http_reply_checked);   /* (serve_taken checked both) */
   lua_pushvalue(L, S_SOCK);
   lua_pushvalue(L, S_PARSER);
   lua_pushvalue(L, S_STATUS);
@@ -471,6 +471,18 @@ static int call_handler(lua_State *L, eh_serveq *q) {
   return after_handler(L, q, lua_pcallk(L, nargs, 3, F_MSGH, (lua_KContext)q, handled_k));
 }
 
+/* Whether the connection's parser and socket, just read from its record
+ * (S_PARSER, S_SOCK), are a parser and s itself -- what the loop then
+ * uses them as, unchecked; anything else (a dozing connection has no
+ * parser) goes to Lua's path, which checks.  [-0, +0, -] */
+static int own_parts(lua_State *L, eh_serveq *q, eh_sock *s) {
+  int parser;
+  if (lua_touserdata(L, S_SOCK) != s || !lua_getmetatable(L, S_PARSER)) return 0;
+  parser = lua_topointer(L, -1) == q->hub->parser_mt;
+  lua_pop(L, 1);
+  return parser;
+}
+
 /* Serve the connection just taken (conn at S_CONN, its socket s): DONE
  * once its request is answered or it had none after all, DONE_CLOSED
  * once answered and closed, else what goes back to Lua (the count
@@ -478,10 +490,10 @@ static int call_handler(lua_State *L, eh_serveq *q) {
 static int serve_taken(lua_State *L, eh_serveq *q, eh_sock *s) {
   eh_http *h;
   int r, first;
-  if (get(L, S_CONN, K_PARSER) != LUA_TUSERDATA) return hand_over(L, q, NULL, 0);
+  get(L, S_CONN, K_PARSER);
   first = get(L, S_CONN, K_PEER) != LUA_TTABLE;
   get(L, S_CONN, K_SOCK);
-  if (!push_res(L, q)) return hand_over(L, q, NULL, 0);
+  if (!own_parts(L, q, s) || !push_res(L, q)) return hand_over(L, q, NULL, 0);
   h = (eh_http *)lua_touserdata(L, S_PARSER);
   r = read_head(L, h, s, first);
   if (r == HEAD_DRY) {
