@@ -215,6 +215,22 @@ describe("httpd C lane on a logging server", function()
     H.stop_closes(srv, c)
   end)
 
+  it("closes a connection whose log function stopped the server", function()
+    local srv
+    local log = function(_, req) if req and req.path == "/stop" then srv:stop({grace = 2}) end end
+    srv = assert(require("eventlet.httpd").server("127.0.0.1:0",
+                                                   function() return 200, {}, "hi" end, {log = log}))
+    srv:start()
+    local _, port = srv:address()
+    local c = warm(port)
+    assert.equal("hi", ask(c, GET:format("/stop"))[1].body)
+    assert.equal("closed", select(2, c:recv(1)))
+    srv._thread:wait()
+    assert.is_true(srv.stopped)
+    assert.equal(0, srv.nconns)
+    c:close()
+  end)
+
   it("ends the worker's connection when the log raises, and serves on", function()
     local calls = 0
     local log = function(_, req)

@@ -216,6 +216,9 @@ describe("httpd access log", function()
                    core.http_access_line({remote_addr = false}, {}, 2.5))
     assert.matches('^%- %- %- %[.-%] "%-" 431 7 "%-" "%-" %d+%.%d+$',
                    core.http_access_line({headers = {}}, 431, 7, core.now(), true))
+    local long = string.rep("9", 30)   -- written as string.format's %s, %d, %.6f would
+    assert.matches('^5 %- %- %[.-%] "%-" ' .. long .. ' %-5 "%-" "%-" %-%d%.%d%d%d%d%d%d$',
+                   core.http_access_line({remote_addr = 5}, long .. " Odd", -5, core.time() + 1))
   end)
 
   it("has nothing to log but its exit when stopped before its serve thread ran", function()

@@ -285,18 +285,22 @@ static int finished_in_lua(lua_State *L) {
 
 /* What follows an answer that went out (how: one of SENT_*; closes: the
  * send said the connection ends, or it is closing): Lua's part when
- * posthooks wait; else the connection's end when it ends or the server
- * began to stop while Lua ran or the send was parked (before it,
- * must_close saw that and the answer closes), as connection.lua's
- * serve_tail ends it; else Lua's part for an unread body or a
+ * posthooks wait; else the connection's end when it ends; else Lua's part
+ * for an unread body (read before closing too: a close with bytes unread
+ * resets the connection, and the answer's tail with it); else the
+ * connection's end when the server began to stop while Lua ran or the
+ * send was parked (before it, must_close saw that and the answer
+ * closes), as connection.lua's serve_tail ends it; else Lua's part for a
  * connection's first request (Lua makes its peer record); else nothing.
  * [-0, +0, -] */
 static int next_step(lua_State *L, eh_http *h, int closes, int how) {
   int hooks = get(L, S_REQ, K_POSTHOOKS) != LUA_TNIL;
   lua_pop(L, 1);
   if (hooks) return STEP_LUA;
-  if (closes || (how != SENT_BY_C && truthy(L, F_SERVER, K_STOPPING))) return STEP_END;
-  if (h->phase != EH_HTTP_PHASE_HEAD || lua_type(L, S_PEER) != LUA_TTABLE) return STEP_LUA;
+  if (closes) return STEP_END;
+  if (h->phase != EH_HTTP_PHASE_HEAD) return STEP_LUA;   /* Lua reads the rest of the body */
+  if (how != SENT_BY_C && truthy(L, F_SERVER, K_STOPPING)) return STEP_END;
+  if (lua_type(L, S_PEER) != LUA_TTABLE) return STEP_LUA;
   return STEP_KEEP;
 }
 
@@ -331,17 +335,24 @@ static int go_on(lua_State *L, eh_serveq *q, int n) {
   return lane_loop(L, q, n == DONE ? (eh_sock *)lua_touserdata(L, S_SOCK) : NULL, 0);
 }
 
+/* After the access log's Lua call (step: what next_step said before
+ * it): the log may have stopped the server, or let it begin to stop
+ * while it parked -- the connection then ends, as connection.lua's
+ * serve_tail ends it (the queue, closed, would no longer watch it).
+ * [-0, +0, e] */
+static int logged(lua_State *L, eh_serveq *q, int step) {
+  if (step == STEP_KEEP && truthy(L, F_SERVER, K_STOPPING)) step = STEP_END;
+  return request_done(L, q, step);
+}
+
 /* Resume after the access log's call: the step is on top, pushed before
- * the call.  A log that parked may have let the server begin to stop:
- * the connection then ends, as connection.lua's serve_tail ends it (the
- * queue, closed, would no longer watch it).  [-?, +?, e] */
+ * the call.  [-?, +?, e] */
 static int logged_k(lua_State *L, int status, lua_KContext ctx) {
   eh_serveq *q = (eh_serveq *)ctx;
   int step = (int)lua_tointeger(L, -1);
   (void)status;
   lua_pop(L, 1);
-  if (step == STEP_KEEP && truthy(L, F_SERVER, K_STOPPING)) step = STEP_END;
-  return go_on(L, q, request_done(L, q, step));
+  return go_on(L, q, logged(L, q, step));
 }
 
 /* Write the request's access-log line if its server logs -- in C to a
@@ -366,6 +377,7 @@ static int finish_request(lua_State *L, eh_serveq *q, int step) {
       lua_pushvalue(L, S_STARTED);
       lua_callk(L, 4, 0, (lua_KContext)q, logged_k);
       lua_pop(L, 1);
+      return logged(L, q, step);
     }
   }
   return request_done(L, q, step);
@@ -380,6 +392,7 @@ static int after_reply(lua_State *L, eh_serveq *q, int st, int parked) {
   if (st == LUA_OK && lua_isinteger(L, -2)) {
     int closes = (lua_tointeger(L, -1) & EH_HW_CLOSES) != 0, step;
     if (has_res(L)) set(L, S_RES, K_BYTES, lua_absindex(L, -2));
+    if (closes) set_bool(L, S_CONN, K_CLOSING, 1);   /* as Lua's reply_outcome, for the log */
     step = next_step(L, h, closes, parked ? SENT_PARKED : SENT_BY_C);
     if (step != STEP_LUA) return finish_request(L, q, step);
   }
@@ -477,7 +490,9 @@ static int call_handler(lua_State *L, eh_serveq *q) {
  * parser) goes to Lua's path, which checks.  [-0, +0, -] */
 static int own_parts(lua_State *L, eh_serveq *q, eh_sock *s) {
   int parser;
-  if (lua_touserdata(L, S_SOCK) != s || !lua_getmetatable(L, S_PARSER)) return 0;
+  if (lua_touserdata(L, S_SOCK) != s || lua_type(L, S_PARSER) != LUA_TUSERDATA ||
+      !lua_getmetatable(L, S_PARSER))
+    return 0;
   parser = lua_topointer(L, -1) == q->hub->parser_mt;
   lua_pop(L, 1);
   return parser;
