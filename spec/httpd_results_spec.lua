@@ -105,4 +105,34 @@ describe("httpd when its listener is closed under it", function()
     assert.is_true(eventlet.core.now() - t0 < 5)
     assert.is_true(srv.stopped)
   end)
+
+  it("sets, replaces in any case, reads and removes headers through res:header()", function()
+    local H = require "helpers.httpd"
+    local seen = {}
+    local function handler(_, res)
+      res:header("X-Case", "first")
+      res:header("x-case", "second")          -- replaces, named as written last
+      res.headers[#res.headers + 1] = {"X-Pair", "p"}
+      seen.pair = res:header("x-pair")        -- a {name, value} pair, found in any case
+      res:header("X-PAIR", "q")               -- and replaced
+      res:header("X-Gone", "g")
+      res:header("x-gone", nil)               -- removed
+      seen.case, seen.gone = res:header("X-CASE"), res:header("X-Gone")
+      seen.set = res:header("Set-Cookie", {"a=1", "b=2"})
+      res:finish("done")
+    end
+    H.with_server(handler, nil, function(_, port)
+      local raw = H.exchange(port, "GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+      assert.truthy(raw:find("\r\nx-case: second\r\n", 1, true))
+      assert.falsy(raw:find("first", 1, true))
+      assert.truthy(raw:find("\r\nX-PAIR: q\r\n", 1, true))
+      assert.falsy(raw:find("X-Pair", 1, true))
+      assert.falsy(raw:lower():find("x-gone", 1, true))
+      assert.truthy(raw:find("\r\nSet-Cookie: a=1\r\nSet-Cookie: b=2\r\n", 1, true))
+      assert.equal("p", seen.pair)
+      assert.equal("second", seen.case)
+      assert.is_nil(seen.gone)
+      assert.same({"a=1", "b=2"}, seen.set)
+    end)
+  end)
 end)

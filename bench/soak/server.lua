@@ -3,9 +3,9 @@
 -- Routes: /stream sends 8 MiB in 64 KiB pieces (a response to cut
 -- short), /upload reads the body, anything else "Hello, World!\n".
 -- Env: SOAK_MAX_CONNECTIONS (20000), SOAK_HEADER_TIMEOUT (s, 30),
--- SOAK_HANDLER ("lean", the default: a handler that takes no res, whose
--- requests the queue answers in C; "res": one that takes res, served by
--- connection.lua throughout).
+-- SOAK_HANDLER ("lean", the default: a handler that takes no res; "res":
+-- one that takes res -- the queue's C lane answers the common requests of
+-- both), SOAK_LOG (a file to append the access log to; none by default).
 -- With cert and key it serves TLS.  Prints "serving PORT" when ready.
 package.path = "lua/?.lua;lua/?/init.lua;" .. package.path
 local httpd = require "eventlet.httpd"
@@ -42,7 +42,8 @@ end
 
 local handler = os.getenv("SOAK_HANDLER") == "res" and with_res or lean
 
-local opts = {log = false, error_log = false,
+local log_path = os.getenv("SOAK_LOG")
+local opts = {log = log_path and assert(io.open(log_path, "a")) or false, error_log = false,
               max_connections = tonumber(os.getenv("SOAK_MAX_CONNECTIONS")) or 20000,
               header_timeout = tonumber(os.getenv("SOAK_HEADER_TIMEOUT")) or 30}
 if cert then opts.tls = {server = true, cert = cert, key = key} end

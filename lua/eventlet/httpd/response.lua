@@ -33,6 +33,7 @@ Response.__index = Response
 -- a name key, or the index of a {name, value} pair.
 local function find_header(headers, name)
   if headers[name] ~= nil then return name end
+  if next(headers) == nil then return nil end   -- (the common first header: no lowering)
   local lname = str_lower(name)
   for k, v in pairs(headers) do
     if type(k) == "string" then
@@ -104,16 +105,16 @@ end
 -- as Set-Cookie needs); without value, return the current one.  Names
 -- go out as written.
 function Response:header(name, ...)
-  local headers = self.headers
+  local headers, value = self.headers, ...
   local key = find_header(headers, name)
-  if select("#", ...) == 0 then
+  if value == nil and select("#", ...) == 0 then
     if type(key) == "number" then return headers[key][2] end
     return key and headers[key]
   end
   if self.headers_sent then error("httpd: headers already sent", 2) end
   if key then headers[key] = nil end
-  headers[name] = ...
-  return ...
+  headers[name] = value
+  return value
 end
 
 --- Start a streamed body: send the head with the right framing.
