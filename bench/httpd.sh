@@ -7,7 +7,10 @@
 # packages them for); for Connection: close also nginx + lua
 # listening `deferred` (TCP_DEFER_ACCEPT, which ours sets by default).
 # Servers are pinned to core 0, wrk to core 1; keep-alive at 10, 100 and
-# 1000 connections and Connection: close at 100.  Then the
+# 1000 connections and Connection: close at 100.  At c=100 also, for
+# information, the hello world of a function(req, res) handler and of a
+# server writing the access log to a file, against nginx + lua without
+# and with its access_log.  Then the
 # RSS one idle keep-alive connection costs, at 10,000 connections.  Rows:
 # time per request (1/throughput) against every peer, p99 latency, and the
 # server's own CPU per request (user + system) against nginx + lua --
@@ -138,6 +141,8 @@ launch() {   # launch NAME CMD...: start one more server
 }
 next_port
 launch ours "$BENCH_HOST" examples/hello.lua "127.0.0.1:$PORT"
+launch oursres env HELLO_FORM=res "$BENCH_HOST" examples/hello.lua "127.0.0.1:$PORT"
+launch ourslog env HELLO_LOG=1 "$BENCH_HOST" examples/hello.lua "127.0.0.1:$PORT"   # to its .log
 mods=/usr/lib/nginx/modules
 if command -v nginx >/dev/null; then
   launch nginx nginx -c "$(nginx_conf static 'default_type text/plain; return 200 "Hello, World!\\n";')"
@@ -148,6 +153,9 @@ if command -v nginx >/dev/null; then
     # nginx + lua with TCP_DEFER_ACCEPT, as our server listens by default
     # (defer_accept): for Connection: close only, where it matters.
     launch nginxluad nginx -c "$(nginx_conf lua-deferred "$lua_content" "$lua_load" deferred)"
+    # nginx + lua writing its access log (combined format) to a file
+    launch nginxlualog nginx -c "$(nginx_conf lua-log "access_log $DIR/lua-log/access.log; $lua_content" \
+      "$lua_load")"
   fi
 fi
 for p in eventlet gevent; do
@@ -169,7 +177,7 @@ for s in ka10 ka100 ka1000 close100; do
     for name in $names; do
       PORT=$1; shift
       spid=${spids%% *}; spids=${spids#* }
-      case $s:$name in ka*:nginxluad) continue ;; esac
+      case $s:$name in ka*:nginxluad) continue ;; ka100:*) ;; *:oursres|*:ourslog|*:nginxlualog) continue ;; esac
       case $r:$name in 1:*|*:ours|*:nginx|*:nginxlua|*:nginxluad) ;; *) continue ;; esac
       case $s in
         close100) wrk_run "$name-$s" 100 "$spid" close ;;
@@ -209,6 +217,10 @@ for s in ka10 ka100 ka1000 close100; do
   bench_row "httpd hello, $what (server CPU/request)" "$(bench_get "ours-$s" cpu)" "nginx + lua" \
     "$(bench_get "nginxlua-$s" cpu)" ns within
 done
+bench_row "httpd hello, function(req, res), keep-alive c=100 (server CPU/request)" \
+  "$(bench_get oursres-ka100 cpu)" "nginx + lua" "$(bench_get nginxlua-ka100 cpu)" ns within
+bench_row "httpd hello, access log to a file, keep-alive c=100 (server CPU/request)" \
+  "$(bench_get ourslog-ka100 cpu)" "nginx + lua, access_log" "$(bench_get nginxlualog-ka100 cpu)" ns within
 what="Connection: close c=100"
 bench_row "httpd hello, $what (time/request)" "$(bench_get ours-close100 ns)" "nginx + lua, deferred" \
   "$(bench_get nginxluad-close100 ns)" ns within
