@@ -384,8 +384,8 @@ static int finish_request(lua_State *L, eh_serveq *q, int step) {
 }
 
 /* After http_reply's protected call (st; parked: it yielded): DONE or
- * DONE_CLOSED when the request is done, else its results handed to Lua: conn, "replied",
- * req, [started,] status, ok, results.  [-(1|2), +?, e] */
+ * DONE_CLOSED when the request is done, else its results handed to Lua:
+ * conn, "replied", req, [started,] status, ok, results.  [-(1|2), +?, e] */
 static int after_reply(lua_State *L, eh_serveq *q, int st, int parked) {
   int n = lua_gettop(L) - S_BODY;
   eh_http *h = (eh_http *)lua_touserdata(L, S_PARSER);
@@ -405,12 +405,12 @@ static int replied_k(lua_State *L, int status, lua_KContext ctx) {
   return go_on(L, q, after_reply(L, q, status == LUA_YIELD ? LUA_OK : status, 1));
 }
 
-/* Send the handler's plain answer in one C call, under lua_pcallk:
- * DONE or DONE_CLOSED once done, else what goes back to Lua.  A response object is
- * marked finished first, as connection.lua's answer() does (a send that
- * raises may have sent a part: no 500 may follow); a lean request's
- * conn.res lets go of it (req:write() from elsewhere is refused).
- * [-0, +?, e] */
+/* Send the handler's plain answer in one C call, under lua_pcallk: DONE
+ * or DONE_CLOSED once done, else what goes back to Lua.  A response
+ * object is marked finished first, as connection.lua's answer() does (a
+ * send that raises may have sent a part: no 500 may follow); a lean
+ * request's conn.res lets go of it (req:write() from elsewhere is
+ * refused).  [-0, +?, e] */
 static int send_plain(lua_State *L, eh_serveq *q) {
   int close = must_close(L);
   if (has_res(L)) {
