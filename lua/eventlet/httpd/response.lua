@@ -12,6 +12,7 @@ local core = require "eventlet.core"
 local http_send = core.http_send
 local http_send_chunk = core.http_send_chunk
 local http_reply_flags = core.http_reply_flags
+local http_reply = core.http_reply
 local type = type
 local tostring = tostring
 local concat = table.concat
@@ -180,13 +181,19 @@ function Response:finish(body)
 end
 
 --- send_whole(status, headers, body) -> true | nil, err: the whole
--- response in one write (Content-Length from body).
+-- response in one write (Content-Length from body), framed in the same
+-- C call (http_reply: flags_for and send in one).
 function Response:send_whole(status, headers, body)
   if self.finished then error("httpd: response already finished", 2) end
   self.finished = true
   if type(body) ~= "string" then body = body == nil and "" or tostring(body) end
-  local seen, err = send(self, status, headers, body, flags_for(self._conn, status))
-  if not seen then return nil, err end
+  local conn = self._conn
+  local n, seen = http_reply(conn.sock, conn.parser, status, headers, body, must_close(conn))
+  if n == false then error(seen, 2) end   -- the status or a header cannot go out: nothing did
+  self.headers_sent, self.status = true, status
+  if not n or seen & SEEN_CLOSES ~= 0 then conn.closing = true end
+  if not n then return nil, seen end
+  self.bytes = self.bytes + n
   return true
 end
 
