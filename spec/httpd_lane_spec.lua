@@ -38,9 +38,7 @@ for _, form in ipairs({"lean", "res"}) do
         for i = 1, 3 do assert.equal("/" .. i, ask(c, GET:format("/" .. i))[1].body) end
         local rs = ask(c, GET:format("/a") .. GET:format("/b") .. GET:format("/c"), 3)
         assert.same({"/a", "/b", "/c"}, {rs[1].body, rs[2].body, rs[3].body})
-        local in_c, to_lua = counts()
-        assert.equal(6, in_c)
-        assert.equal(0, to_lua)
+        assert.same({6, 0}, {counts()})
         c:close()
       end)
     end)
@@ -57,9 +55,8 @@ for _, form in ipairs({"lean", "res"}) do
         assert.equal("127.0.0.1 true http false", ask(c, GET:format("/who"))[1].body)
         local first = connect(port)
         assert.equal("via req", ask(first, GET:format("/w"))[1].body)
-        local in_c, to_lua = counts()
-        assert.equal(1, in_c)      -- the second /who
-        assert.equal(2, to_lua)    -- after each connection's first answer
+        -- {in C, to Lua}: the second /who; after each connection's first answer
+        assert.same({1, 2}, {counts()})
         c:close()
         first:close()
       end)
@@ -108,9 +105,7 @@ for _, form in ipairs({"lean", "res"}) do
         rs = ask(c, GET:format("/none"))
         assert.equal(200, rs[1].status)
         assert.equal("/plain", ask(c, GET:format("/plain"))[1].body)  -- kept alive throughout
-        local in_c, to_lua = counts()
-        assert.equal(1, in_c)
-        assert.equal(3, to_lua)
+        assert.same({1, 3}, {counts()})
         c:close()
       end)
     end)
@@ -156,9 +151,8 @@ for _, form in ipairs({"lean", "res"}) do
         local post = "POST /post HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nhello"
         local rs = ask(c, post .. GET:format("/then"), 2)
         assert.same({"/post", "/then"}, {rs[1].body, rs[2].body})
-        local in_c, to_lua = counts()
-        assert.equal(1, in_c)       -- /then; /post went back for its body
-        assert.equal(1, to_lua)
+        -- {in C, to Lua}: /then; /post went back for its body
+        assert.same({1, 1}, {counts()})
         c:close()
       end)
     end)
@@ -309,17 +303,14 @@ for _, form in ipairs({"lean", "res"}) do
           assert.equal("closed", select(2, c:recv(1)))
           c:close()
         end
-        local in_c, to_lua = counts()
-        assert.equal(4, in_c)
-        assert.equal(1, to_lua)    -- /warm: a first request that keeps its connection
+        -- {in C, to Lua}: /warm: a first request that keeps its connection
+        assert.same({4, 1}, {counts()})
         local c = connect(port)   -- posthooks: Lua's part, then Lua closes
         assert.equal("hooked", ask(c, bye:format("/hook"))[1].body)
         assert.equal("closed", select(2, c:recv(1)))
         c:close()
         assert.equal(1, ran)
-        in_c, to_lua = counts()
-        assert.equal(4, in_c)
-        assert.equal(2, to_lua)
+        assert.same({4, 2}, {counts()})
         eventlet.sleep(0.01)
         assert.equal(0, srv.nconns)
       end)

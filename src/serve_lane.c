@@ -211,24 +211,29 @@ static void own_fields(lua_State *L) {
   set(L, S_REQ, K_OWN_CONN, S_CONN);
 }
 
-/* Ready the response object for the request, as Response.reset does:
- * its request, status 200, nothing sent, no headers.  [-0, +0, m] */
-static void reset_res(lua_State *L) {
-  int empty;
-  set(L, S_RES, K_REQ_OF, S_REQ);
-  set_int(L, S_RES, K_STATUS, 200);
-  set_int(L, S_RES, K_BYTES, 0);
-  set_false(L, S_RES, K_MODE);
-  set_false(L, S_RES, K_HEADERS_SENT);
-  set_false(L, S_RES, K_FINISHED);
-  empty = get(L, S_RES, K_HEADERS) == LUA_TTABLE;
+/* Whether the response object's headers field is a table with nothing
+ * in it.  [-0, +0, -] */
+static int headers_empty(lua_State *L) {
+  int empty = get(L, S_RES, K_HEADERS) == LUA_TTABLE;
   if (empty) {
     lua_pushnil(L);
     empty = !lua_next(L, -2);
     if (!empty) lua_pop(L, 2);
   }
   lua_pop(L, 1);
-  if (!empty) {
+  return empty;
+}
+
+/* Ready the response object for the request, as Response.reset does:
+ * its request, status 200, nothing sent, no headers.  [-0, +0, m] */
+static void reset_res(lua_State *L) {
+  set(L, S_RES, K_REQ_OF, S_REQ);
+  set_int(L, S_RES, K_STATUS, 200);
+  set_int(L, S_RES, K_BYTES, 0);
+  set_false(L, S_RES, K_MODE);
+  set_false(L, S_RES, K_HEADERS_SENT);
+  set_false(L, S_RES, K_FINISHED);
+  if (!headers_empty(L)) {
     lua_pushvalue(L, KEY(K_HEADERS));
     lua_newtable(L);
     lua_rawset(L, S_RES);
@@ -238,16 +243,8 @@ static void reset_res(lua_State *L) {
 /* Whether the response object is as reset_res left it: nothing sent,
  * finished or set by res:header().  [-0, +0, -] */
 static int res_untouched(lua_State *L) {
-  int untouched;
-  if (truthy(L, S_RES, K_FINISHED) || truthy(L, S_RES, K_HEADERS_SENT)) return 0;
-  if (get(L, S_RES, K_HEADERS) != LUA_TTABLE) {
-    lua_pop(L, 1);
-    return 0;
-  }
-  lua_pushnil(L);
-  untouched = !lua_next(L, -2);
-  lua_pop(L, untouched ? 1 : 3);
-  return untouched;
+  return !truthy(L, S_RES, K_FINISHED) && !truthy(L, S_RES, K_HEADERS_SENT) &&
+         headers_empty(L);
 }
 
 /* Whether the response now going out must close conn: as connection.lua's
